@@ -1,0 +1,3 @@
+from dragonfly_ci.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""The one model every gate produces and every report sink renders."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTICE = "notice"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "notice": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points: a repository-relative path and 1-based lines."""
+
+    file: str
+    line: int | None = None
+    end_line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        text = self.file
+        if self.line:
+            text += f":{self.line}"
+            if self.column:
+                text += f":{self.column}"
+        return text
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    location: Location | None = None
+    hint: str = ""
+    subject: str = ""  # the object the finding is about, e.g. ops.claim_pending_job
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return replace(self, severity=severity)
+
+
+@dataclass
+class GateResult:
+    """What a gate returns: its findings and the facts of what it checked."""
+
+    gate: str
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def errors(self) -> int:
+        return self.count(Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return self.count(Severity.WARNING)
+
+    @property
+    def notices(self) -> int:
+        return self.count(Severity.NOTICE)
+
+    def passed(self, strict: bool = False) -> bool:
+        return self.errors == 0 and not (strict and self.warnings)
+
+    def sorted_findings(self) -> list[Finding]:
+        """Errors first, then by file and line, so reports agree on order."""
+
+        def key(f: Finding) -> tuple:
+            loc = f.location
+            return (
+                f.severity.rank,
+                loc.file if loc else "~",
+                (loc.line or 0) if loc else 0,
+                f.rule,
+                f.message,
+            )
+
+        return sorted(self.findings, key=key)

@@ -1,0 +1,67 @@
+"""Every rule id the toolkit can report, with its default severity.
+
+Rule ids are stable: users silence or escalate them by id in the project file
+(`rules: {contract/rpc-uncontracted: warning}`), and the README documents each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dragonfly_ci.findings import Finding, Severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+
+
+_E, _W, _N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in [
+        Rule("migration/apply-failed", _E, "A migration file failed to apply to the shadow database."),
+        Rule("migration/skipped-file", _W, "A file in the migrations folder does not match "
+             "<version>_<name>.sql and is skipped, as the Supabase CLI skips it."),
+        Rule("contract/none", _N, "No contract file: only that the migrations apply was checked."),
+        Rule("contract/rpc-missing", _E, "A contracted RPC does not exist."),
+        Rule("contract/rpc-arguments-changed", _E,
+             "A contracted RPC exists, but not with the contracted argument types."),
+        Rule("contract/rpc-argument-names-changed", _E,
+             "A contracted RPC's argument names differ (PostgREST calls RPCs by name)."),
+        Rule("contract/rpc-return-type-changed", _E, "A contracted RPC returns another type."),
+        Rule("contract/rpc-security-changed", _E,
+             "A contracted RPC is SECURITY DEFINER where INVOKER is declared, or the reverse."),
+        Rule("contract/rpc-execute-missing", _E,
+             "A role the contract names cannot EXECUTE the RPC."),
+        Rule("contract/rpc-overloaded", _W,
+             "More than one function has a contracted RPC's name; PostgREST may pick either."),
+        Rule("contract/rpc-uncontracted", _N,
+             "A function in an exposed schema is not in the contract."),
+        Rule("contract/table-missing", _E, "A contracted table does not exist."),
+        Rule("contract/column-missing", _E, "A contracted column does not exist."),
+        Rule("contract/column-type-changed", _E, "A contracted column has another type."),
+        Rule("contract/column-nullability-changed", _E,
+             "A contracted column's nullability differs."),
+        Rule("contract/view-missing", _E, "A contracted view does not exist."),
+    ]
+}
+
+
+def apply_overrides(findings: list[Finding], overrides: dict[str, str]) -> list[Finding]:
+    """Re-grade findings by the project file's `rules:` map; `off` drops them."""
+    result = []
+    for finding in findings:
+        level = overrides.get(finding.rule)
+        if level == "off":
+            continue
+        result.append(finding.with_severity(Severity(level)) if level else finding)
+    return result
+
+
+def finding(rule: str, message: str, **kwargs) -> Finding:
+    """A finding at its rule's default severity."""
+    return Finding(rule=rule, severity=RULES[rule].severity, message=message, **kwargs)
