@@ -1,0 +1,141 @@
+"""`dragonfly-ci <gate>`: parse arguments, run a gate, render, map to an exit code.
+
+Subcommands stay thin; the work lives in the library. Everything heavy is
+imported inside the command that needs it, so `dragonfly-ci --help` is fast.
+
+Exit codes: 0 passed, 1 the gate failed, 2 bad input, 3 could not check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dragonfly_ci import __version__
+
+EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_COULD_NOT_CHECK = 0, 1, 2, 3
+
+EPILOG = "exit codes: 0 passed, 1 the gate failed, 2 bad input, 3 could not check"
+
+
+def _default_format() -> str:
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def _project_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project-file", type=Path, metavar="PATH",
+                        help="the project file (default: dragonfly.yml found from the current directory)")
+    common.add_argument("--format", choices=("text", "github", "json"), default=None,
+                        help="report format (default: github when GITHUB_ACTIONS=true, else text)")
+    common.add_argument("--strict", action="store_true", help="warnings fail the gate too")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dragonfly-ci",
+        description="Fail-closed release gates for Supabase applications.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"dragonfly-ci {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+    common = _project_options()
+
+    gate = commands.add_parser(
+        "contract-gate", parents=[common], epilog=EPILOG,
+        help="build the schema the migrations define and check the RPC contract",
+        description="Apply supabase/migrations to a throwaway shadow database and check the "
+        "contract (RPC signatures, tables, views) against what they build.",
+    )
+    gate.add_argument("--shadow-url", metavar="URL",
+                      help="build the shadow on this PostgreSQL server, in a fresh database that is "
+                      "dropped afterwards (default: $DRAGONFLY_SHADOW_URL, the project file, "
+                      "else a private embedded PostgreSQL)")
+    gate.set_defaults(run=_contract_gate)
+
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of the project file or the contract (for editors)",
+    )
+    schema.add_argument("which", choices=("project", "contract"))
+    schema.set_defaults(run=_schema)
+
+    rules = commands.add_parser("rules", help="list every rule id with its default severity")
+    rules.set_defaults(run=_rules)
+    return parser
+
+
+def _contract_gate(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import contract_gate
+
+    project = load_project(args.project_file)
+    result = contract_gate.run(project, shadow_url=args.shadow_url)
+    return _report(result, args)
+
+
+def _report(result, args: argparse.Namespace) -> int:  # noqa: ANN001 - GateResult, imported lazily
+    from dragonfly_ci.report import render
+
+    render(result, args.format or _default_format(), strict=args.strict, stream=sys.stdout)
+    return EXIT_PASSED if result.passed(strict=args.strict) else EXIT_FAILED
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from dragonfly_ci.yamldoc import schema_text
+
+    sys.stdout.write(schema_text("dragonfly" if args.which == "project" else "contract"))
+    return EXIT_PASSED
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from dragonfly_ci.rules import RULES
+
+    width = max(len(r) for r in RULES)
+    for rule in RULES.values():
+        print(f"{rule.id:<{width}}  {rule.severity.value:<7}  {rule.summary}")
+    return EXIT_PASSED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    from dragonfly_ci.errors import DragonflyError
+
+    try:
+        return run(args)
+    except DragonflyError as exc:
+        _fail(str(exc), args, exc.file, exc.line)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted", args)
+        return EXIT_COULD_NOT_CHECK
+    except Exception as exc:  # noqa: BLE001 - fail closed: never a traceback, never exit 0
+        if os.environ.get("DRAGONFLY_DEBUG"):
+            raise
+        from dragonfly_ci.postgres.connect import scrub
+
+        _fail(f"internal error: {type(exc).__name__}: {scrub(str(exc))}\n"
+              "  hint: set DRAGONFLY_DEBUG=1 for a traceback and report it", args)
+        return EXIT_COULD_NOT_CHECK
+
+
+def _fail(message: str, args: argparse.Namespace, file: str | None = None,
+          line: int | None = None) -> None:
+    print(f"dragonfly-ci: error: {message}", file=sys.stderr)
+    if (getattr(args, "format", None) or _default_format()) == "github":
+        from actions_toolkit.command import issue_command
+
+        properties = {"title": "dragonfly-ci"}
+        if file:
+            properties["file"] = file
+        if line:
+            properties["line"] = str(line)
+        issue_command("error", properties, message)

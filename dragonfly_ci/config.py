@@ -1,0 +1,160 @@
+"""The project file, `dragonfly.yml`, and what it resolves to."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dragonfly_ci.errors import BadInput
+from dragonfly_ci.yamldoc import Document, load
+
+PROJECT_FILE = "dragonfly.yml"
+SHADOW_URL_ENV = "DRAGONFLY_SHADOW_URL"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path  # the folder of the project file (or where zero-config found supabase/)
+    repo_root: Path  # paths in findings are relative to this, as annotations need
+    file: Path | None  # None in zero-configuration mode
+    supabase_dir: Path
+    contract_file: Path
+    contract_required: bool  # named in the project file: then it must exist
+    exposed_schemas: tuple[str, ...]
+    shadow_url: str | None
+    platform: str
+    rules: dict[str, str] = field(default_factory=dict)
+    doc: Document | None = None
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.supabase_dir / "migrations"
+
+    def display(self, path: Path) -> str:
+        """A path as findings show it: relative to the repository, with slashes."""
+        try:
+            return path.resolve().relative_to(self.repo_root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def resolve_shadow_url(self, override: str | None) -> str | None:
+        """--shadow-url, then $DRAGONFLY_SHADOW_URL, then the project file; None: embedded."""
+        return override or os.environ.get(SHADOW_URL_ENV) or self.shadow_url
+
+    def assumptions(self) -> str:
+        """What zero-configuration mode assumed, in one line."""
+        return (
+            f"no {PROJECT_FILE}: assumed supabase_dir={self.display(self.supabase_dir)}, "
+            f"platform={self.platform}, exposed schemas {', '.join(self.exposed_schemas)}, "
+            f"an embedded shadow database"
+        )
+
+
+def find_project_file(start: Path) -> Path | None:
+    """dragonfly.yml in `start` or an ancestor, stopping at the repository root."""
+    for folder in [start, *start.parents]:
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def _repo_root(start: Path) -> Path:
+    for folder in [start, *start.parents]:
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def load_project(project_file: Path | None = None, cwd: Path | None = None) -> Project:
+    cwd = (cwd or Path.cwd()).resolve()
+    if project_file is not None:
+        project_file = (cwd / project_file).resolve()
+        if project_file.is_dir():
+            project_file = project_file / PROJECT_FILE
+        if not project_file.is_file():
+            raise BadInput("project file not found", file=project_file,
+                           hint=f"pass the path of a {PROJECT_FILE}, or omit --project-file")
+    else:
+        project_file = find_project_file(cwd)
+    if project_file is None:
+        return _zero_config(cwd)
+
+    doc = load(project_file, schema="dragonfly", what="project file")
+    data = doc.data
+    root = project_file.parent
+    supabase_dir = root / data.get("supabase_dir", "supabase")
+    if not supabase_dir.is_dir():
+        raise BadInput(
+            f"Supabase directory {data.get('supabase_dir', 'supabase')!r} not found",
+            file=project_file,
+            line=doc.line(("supabase_dir",)),
+            hint="set supabase_dir to the folder that holds migrations/ (relative to this file)",
+        )
+    contract = data.get("contract")
+    shadow = data.get("shadow", {})
+    return Project(
+        root=root,
+        repo_root=_repo_root(root),
+        file=project_file,
+        supabase_dir=supabase_dir,
+        contract_file=root / contract if contract else supabase_dir / "contract.yml",
+        contract_required=contract is not None,
+        exposed_schemas=tuple(data.get("exposed_schemas") or _config_toml_schemas(supabase_dir)),
+        shadow_url=shadow.get("url"),
+        platform=shadow.get("platform", "supabase"),
+        rules=dict(data.get("rules", {})),
+        doc=doc,
+    )
+
+
+def _zero_config(cwd: Path) -> Project:
+    for folder in [cwd, *cwd.parents]:
+        if (folder / "supabase" / "migrations").is_dir():
+            root = folder
+            break
+        if (folder / ".git").exists():
+            root = cwd
+            break
+    else:
+        root = cwd
+    supabase_dir = root / "supabase"
+    if not (supabase_dir / "migrations").is_dir():
+        raise BadInput(
+            f"no {PROJECT_FILE} and no supabase/migrations directory here",
+            file=cwd,
+            hint=f"run from a repository with supabase/migrations/, or pass --project-file {PROJECT_FILE}",
+        )
+    return Project(
+        root=root,
+        repo_root=_repo_root(root),
+        file=None,
+        supabase_dir=supabase_dir,
+        contract_file=supabase_dir / "contract.yml",
+        contract_required=False,
+        exposed_schemas=tuple(_config_toml_schemas(supabase_dir)),
+        shadow_url=None,
+        platform="supabase",
+    )
+
+
+def _config_toml_schemas(supabase_dir: Path) -> list[str]:
+    """The schemas PostgREST exposes, as the Supabase CLI's config.toml says."""
+    path = supabase_dir / "config.toml"
+    if not path.is_file():
+        return ["public"]
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"invalid TOML: {exc}", file=path, hint="fix config.toml's syntax") from None
+    schemas = config.get("api", {}).get("schemas")
+    if isinstance(schemas, list) and all(isinstance(s, str) for s in schemas) and schemas:
+        return schemas
+    return ["public"]

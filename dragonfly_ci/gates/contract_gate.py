@@ -1,0 +1,75 @@
+"""The contract gate: build the schema the migrations define, check the contract.
+
+inputs (project, contract, migration files) -> shadow database -> Snapshot
+-> findings. Never prints, never exits: the CLI renders the GateResult.
+"""
+
+from __future__ import annotations
+
+import time
+
+from dragonfly_ci.config import Project
+from dragonfly_ci.errors import BadInput
+from dragonfly_ci.findings import GateResult, Location
+from dragonfly_ci.rules import apply_overrides, finding
+
+GATE = "contract-gate"
+
+
+def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
+    from dragonfly_ci.checks.contract import check_contract
+    from dragonfly_ci.contract import load_contract, resolve
+    from dragonfly_ci.migrations.apply import apply_files
+    from dragonfly_ci.migrations.files import discover
+    from dragonfly_ci.migrations.sources import build_index
+    from dragonfly_ci.postgres.catalog import resolve_types, take_snapshot
+    from dragonfly_ci.postgres.shadow import open_shadow
+
+    started = time.perf_counter()
+    result = GateResult(GATE)
+    files, skipped = discover(project.migrations_dir, project.display)
+    result.findings += skipped
+    contract = None
+    if project.contract_file.is_file():
+        contract = load_contract(project.contract_file, project.display(project.contract_file))
+    elif project.contract_required:
+        raise BadInput(
+            "contract file not found",
+            file=project.display(project.contract_file),
+            hint="create it (see the README's contract format) or fix `contract:` in dragonfly.yml",
+        )
+
+    with open_shadow(project.resolve_shadow_url(shadow_url), project.platform) as shadow:
+        result.facts["shadow"] = shadow.label
+        outcome = apply_files(shadow.conn, files)
+        result.facts["migrations applied"] = f"{len(outcome.applied)} of {len(files)}"
+        if outcome.outside_transaction:
+            result.facts["applied outside a transaction"] = ", ".join(
+                f.display for f in outcome.outside_transaction)
+        if outcome.failure:
+            result.findings.append(outcome.failure)
+            result.facts["contract"] = "not checked: a migration failed to apply"
+        elif contract is None:
+            result.findings.append(finding(
+                "contract/none",
+                f"no contract at {project.display(project.contract_file)}: checked only that the "
+                f"{len(files)} migrations apply. {project.assumptions() if project.file is None else ''}"
+                .strip(),
+                location=Location(project.display(project.contract_file)) if project.file else None,
+                hint=f"write {project.display(project.contract_file)} to declare the RPCs, tables and "
+                "views consumers rely on (see the README's contract format)",
+            ))
+        else:
+            snapshot = take_snapshot(shadow.conn)
+            resolved = resolve(contract, shadow.conn)
+            sources = build_index(files)
+            sources.normalise_args(resolve_types(shadow.conn, sources.written_types()))
+            result.findings += check_contract(resolved, snapshot, sources, project.exposed_schemas)
+            result.facts["contract"] = (
+                f"{contract.display}: {len(contract.rpcs)} RPCs, {len(contract.tables)} tables, "
+                f"{len(contract.views)} views"
+            )
+            result.facts["exposed schemas"] = ", ".join(project.exposed_schemas)
+    result.findings = apply_overrides(result.findings, project.rules)
+    result.duration_s = time.perf_counter() - started
+    return result

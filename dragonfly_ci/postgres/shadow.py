@@ -1,0 +1,51 @@
+"""A shadow database: a fresh database, bootstrapped, ready for migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dragonfly_ci.postgres.connect import connect
+from dragonfly_ci.postgres.server import (
+    ExternalServer,
+    Server,
+    create_database,
+    drop_database,
+    shared_embedded,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+@dataclass
+class Shadow:
+    server: Server
+    dbname: str
+    conn: psycopg.Connection  # autocommit, the session migrations run in
+    platform: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.server.label}, platform {self.platform}"
+
+
+def server_for(url: str | None) -> Server:
+    """The user's server when a URL is given, else this process's embedded one."""
+    return ExternalServer(url) if url else shared_embedded()
+
+
+@contextmanager
+def open_shadow(url: str | None, platform: str, *, prefix: str = "shadow") -> Iterator[Shadow]:
+    from dragonfly_ci.postgres.platform import bootstrap
+
+    server = server_for(url)
+    dbname = create_database(server, prefix=prefix)
+    try:
+        with connect(server.conninfo(dbname), autocommit=True, purpose="the shadow database") as conn:
+            bootstrap(conn, platform)
+            yield Shadow(server, dbname, conn, platform)
+    finally:
+        drop_database(server, dbname)

@@ -1,0 +1,77 @@
+"""Shared fixtures: one real PostgreSQL per test session, databases per test.
+
+The server is the same embedded one the gates use in-process
+(`shared_embedded()`), so gate runs and fixtures share it. The reference
+migrations are built once into a template database; each test that needs them
+gets its own `CREATE DATABASE ... TEMPLATE` copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dragonfly_ci.postgres.connect import connect
+from dragonfly_ci.postgres.server import EmbeddedServer, create_database, drop_database, shared_embedded
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> EmbeddedServer:
+    return shared_embedded()
+
+
+@pytest.fixture
+def fresh_db(pg_server: EmbeddedServer) -> Iterator[str]:
+    """An empty database's conninfo."""
+    name = create_database(pg_server, prefix="test")
+    yield pg_server.conninfo(name)
+    drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def reference_template(pg_server: EmbeddedServer) -> Iterator[str]:
+    """A database built from the reference project, used only as a template."""
+    from dragonfly_ci.migrations.apply import apply_files
+    from dragonfly_ci.migrations.files import discover
+    from dragonfly_ci.postgres.platform import bootstrap
+
+    name = create_database(pg_server, prefix="reference")
+    files, _ = discover(REPO / "supabase" / "migrations", str)
+    with connect(pg_server.conninfo(name), autocommit=True) as conn:
+        bootstrap(conn, "supabase")
+        outcome = apply_files(conn, files)
+    assert outcome.failure is None, outcome.failure
+    yield name
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def reference_db(pg_server: EmbeddedServer, reference_template: str) -> Iterator[str]:
+    """A fresh copy of the reference project's database: its conninfo."""
+    name = create_database(pg_server, template=reference_template, prefix="test")
+    yield pg_server.conninfo(name)
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the reference project (dragonfly.yml + supabase/) in a git-less temp dir."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / ".git").mkdir()  # marks the repository root, as a checkout would
+    shutil.copy(REPO / "dragonfly.yml", root / "dragonfly.yml")
+    shutil.copytree(REPO / "supabase", root / "supabase")
+    return root
+
+
+def add_migration(root: Path, name: str, sql: str) -> Path:
+    """Write supabase/migrations/<name>.sql after every existing migration."""
+    path = root / "supabase" / "migrations" / f"{name}.sql"
+    path.write_text(sql, encoding="utf-8")
+    return path
