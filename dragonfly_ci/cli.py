@@ -57,6 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
                       "else a private embedded PostgreSQL)")
     gate.set_defaults(run=_contract_gate)
 
+    contract = commands.add_parser("contract", help="work with the contract file")
+    contract_commands = contract.add_subparsers(dest="contract_command", metavar="<command>",
+                                                required=True)
+    init = contract_commands.add_parser(
+        "init", parents=[common], epilog=EPILOG,
+        help="draft a contract from the schema the migrations build",
+        description="Build the shadow from the migrations and write a contract listing the "
+        "functions, tables and views in the exposed schemas, for you to prune.",
+    )
+    init.add_argument("--output", type=Path, metavar="PATH",
+                      help="where to write it (default: the project's contract path)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
+    init.set_defaults(run=_contract_init)
+
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of the project file or the contract (for editors)",
     )
@@ -75,6 +90,17 @@ def _contract_gate(args: argparse.Namespace) -> int:
     project = load_project(args.project_file)
     result = contract_gate.run(project, shadow_url=args.shadow_url)
     return _report(result, args)
+
+
+def _contract_init(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import contract_init
+
+    project = load_project(args.project_file)
+    output = (Path.cwd() / args.output) if args.output else project.contract_file
+    written = contract_init.run(project, output, force=args.force, shadow_url=args.shadow_url)
+    print(f"wrote {project.display(output)}: {written}")
+    return EXIT_PASSED
 
 
 def _report(result, args: argparse.Namespace) -> int:  # noqa: ANN001 - GateResult, imported lazily

@@ -548,6 +548,10 @@ def test_api_roles_are_denied_every_rpc(db: psycopg.Connection[Any], role: str, 
         "select has_function_privilege(%s, %s, 'execute') as ok", (role, RPC_SIGNATURES[rpc])
     ).fetchone()
     assert allowed == {"ok": False}
+    uses_schema = db.execute(
+        "select has_schema_privilege(%s, 'ops', 'usage') as ok", (role,)
+    ).fetchone()
+    assert uses_schema == {"ok": False}
 
     db.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -570,6 +574,20 @@ def test_api_roles_cannot_read_ops_relations(
     db.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         db.execute(sql.SQL("select * from {}").format(sql.SQL(relation)))
+
+
+@pytest.mark.parametrize("view", ["ops.v_queue_health", "ops.v_worker_status"])
+def test_views_read_with_the_callers_rights_not_their_owners(
+    db: psycopg.Connection[Any], view: str
+) -> None:
+    # Someone grants a dashboard view to an API role by mistake: with
+    # security_invoker the base tables' privileges and RLS still apply, so the
+    # view does not lend its owner's (postgres) access to the queue.
+    db.execute("grant usage on schema ops to authenticated")
+    db.execute(sql.SQL("grant select on {} to authenticated").format(sql.SQL(view)))
+    db.execute("set role authenticated")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="ops|job_queue|worker"):
+        db.execute(sql.SQL("select * from {}").format(sql.SQL(view)))
 
 
 def test_ops_tables_have_rls_enabled_and_no_policies(db: psycopg.Connection[Any]) -> None:

@@ -19,11 +19,10 @@ GATE = "contract-gate"
 def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
     from dragonfly_ci.checks.contract import check_contract
     from dragonfly_ci.contract import load_contract, resolve
-    from dragonfly_ci.migrations.apply import apply_files
     from dragonfly_ci.migrations.files import discover
     from dragonfly_ci.migrations.sources import build_index
     from dragonfly_ci.postgres.catalog import resolve_types, take_snapshot
-    from dragonfly_ci.postgres.shadow import open_shadow
+    from dragonfly_ci.postgres.shadow import build_from_migrations
 
     started = time.perf_counter()
     result = GateResult(GATE)
@@ -39,9 +38,10 @@ def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
             hint="create it (see the README's contract format) or fix `contract:` in dragonfly.yml",
         )
 
-    with open_shadow(project.resolve_shadow_url(shadow_url), project.platform) as shadow:
+    url = project.resolve_shadow_url(shadow_url)
+    with build_from_migrations(files, url, project.platform) as build:
+        shadow, outcome = build.shadow, build.outcome
         result.facts["shadow"] = shadow.label
-        outcome = apply_files(shadow.conn, files)
         result.facts["migrations applied"] = f"{len(outcome.applied)} of {len(files)}"
         if outcome.outside_transaction:
             result.facts["applied outside a transaction"] = ", ".join(

@@ -400,7 +400,7 @@ def _comment(catalog: str, oid: str, subid: str = "0") -> str:
         where d.classoid = '{catalog}'::regclass and d.objoid = {oid} and d.objsubid = {subid})"""
 
 
-_VERSION_SQL = "select current_setting('server_version'), current_setting('server_version_num')"
+_VERSION_SQL = "select current_setting('server_version')"
 
 _SCHEMAS_SQL = f"""
 select n.nspname::text, pg_get_userbyid(n.nspowner)::text,
@@ -467,7 +467,7 @@ select a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attn
     nullif(a.attgenerated::text, ''),
     case when a.attcollation <> t.typcollation then a.attcollation::regcollation::text end,
     d.description,
-    {_acl('a.attacl')}
+    case when a.attacl is not null then {_acl('a.attacl')} end
 from pg_attribute a
 join pg_class c on c.oid = a.attrelid
 join pg_namespace n on n.oid = c.relnamespace
@@ -542,14 +542,16 @@ select e.extname::text, e.extversion, n.nspname::text
 from pg_extension e join pg_namespace n on n.oid = e.extnamespace
 """
 
-# `{inherits}` is the per-grant inherit_option since PostgreSQL 16, the
-# member's rolinherit before.
+# Since PostgreSQL 16 inheritance is decided per grant (inherit_option), before
+# by the member's rolinherit; reading the column through to_jsonb works on both.
 _ROLES_SQL = """
 select r.rolname::text, r.rolsuper, r.rolinherit, r.rolcanlogin, r.rolbypassrls,
-    array(select distinct g.rolname::text from pg_auth_members m
+    array(select g.rolname::text from pg_auth_members m
           join pg_roles g on g.oid = m.roleid where m.member = r.oid),
-    array(select distinct g.rolname::text from pg_auth_members m
-          join pg_roles g on g.oid = m.roleid where m.member = r.oid and {inherits})
+    array(select g.rolname::text from pg_auth_members m
+          join pg_roles g on g.oid = m.roleid
+          where m.member = r.oid
+            and coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, r.rolinherit))
 from pg_roles r
 """
 
@@ -621,11 +623,11 @@ def _catalog_transaction(conn: psycopg.Connection, *, read_only: bool) -> Iterat
 
     fresh = conn.info.transaction_status == TransactionStatus.IDLE
     with conn.transaction(force_rollback=True):
-        if fresh:
-            # One consistent view of the catalog across all the queries.
+        settings = "set local search_path = pg_catalog"
+        if fresh:  # one consistent view of the catalog across all the queries
             mode = ", read only" if read_only else ""
-            conn.execute(f"set transaction isolation level repeatable read{mode}")
-        conn.execute("set local search_path = pg_catalog")
+            settings = f"set transaction isolation level repeatable read{mode}; {settings}"
+        conn.execute(settings)
         yield
 
 
@@ -662,18 +664,15 @@ def take_snapshot(conn: psycopg.Connection) -> Snapshot:
 
     try:
         with _catalog_transaction(conn, read_only=True):
-            version, version_num = _fetch_all(conn, [_VERSION_SQL])[0][0]
-            inherits = "m.inherit_option" if int(version_num) >= 160000 else "r.rolinherit"
-            queries = [
-                _SCHEMAS_SQL, _FUNCTIONS_SQL, _RELATIONS_SQL, _COLUMNS_SQL, _INDEXES_SQL,
-                _CONSTRAINTS_SQL, _POLICIES_SQL, _TRIGGERS_SQL, _EXTENSIONS_SQL,
-                _ROLES_SQL.format(inherits=inherits), _TYPES_SQL, _PUBLICATIONS_SQL,
-                _EVENT_TRIGGERS_SQL,
-            ]
-            results = _fetch_all(conn, queries)
+            results = _fetch_all(conn, [
+                _VERSION_SQL, _SCHEMAS_SQL, _FUNCTIONS_SQL, _RELATIONS_SQL, _COLUMNS_SQL,
+                _INDEXES_SQL, _CONSTRAINTS_SQL, _POLICIES_SQL, _TRIGGERS_SQL, _EXTENSIONS_SQL,
+                _ROLES_SQL, _TYPES_SQL, _PUBLICATIONS_SQL, _EVENT_TRIGGERS_SQL,
+            ])
     except psycopg.Error as exc:
         raise CouldNotCheck(f"could not read the database catalog: {scrub(str(exc).strip())}") from exc
 
+    ((version,),), *results = results
     (schemas, functions, relations, columns, indexes, constraints, policies, triggers,
      extensions, roles, types, publications, event_triggers) = results
     return Snapshot(
@@ -723,7 +722,7 @@ def _key(obj: Any) -> str:
 
 def _keyed(objects: Iterable[_T]) -> dict[str, _T]:
     """By key, in key order, so to_dict and its JSON come out the same every time."""
-    return dict(sorted((_key(o), o) for o in objects))
+    return dict(sorted(((_key(o), o) for o in objects), key=lambda pair: pair[0]))
 
 
 def _function(row: tuple[Any, ...]) -> Function:

@@ -19,6 +19,9 @@ from dragonfly_ci.postgres.server import (
 if TYPE_CHECKING:
     import psycopg
 
+    from dragonfly_ci.migrations.apply import ApplyOutcome
+    from dragonfly_ci.migrations.files import MigrationFile
+
 
 @dataclass
 class Shadow:
@@ -49,3 +52,21 @@ def open_shadow(url: str | None, platform: str, *, prefix: str = "shadow") -> It
             yield Shadow(server, dbname, conn, platform)
     finally:
         drop_database(server, dbname)
+
+
+@dataclass
+class Build:
+    """A shadow with the project's migrations applied (as far as they apply)."""
+
+    shadow: Shadow
+    files: list[MigrationFile]
+    outcome: ApplyOutcome
+
+
+@contextmanager
+def build_from_migrations(files: list[MigrationFile], url: str | None, platform: str) -> Iterator[Build]:
+    """Open a shadow and apply `files` to it; the shadow is removed on exit."""
+    from dragonfly_ci.migrations.apply import apply_files
+
+    with open_shadow(url, platform) as shadow:
+        yield Build(shadow, files, apply_files(shadow.conn, files))
