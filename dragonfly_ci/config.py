@@ -103,7 +103,8 @@ def load_project(project_file: Path | None = None, cwd: Path | None = None) -> P
         supabase_dir=supabase_dir,
         contract_file=root / contract if contract else supabase_dir / "contract.yml",
         contract_required=contract is not None,
-        exposed_schemas=tuple(data.get("exposed_schemas") or _config_toml_schemas(supabase_dir)),
+        exposed_schemas=tuple(data["exposed_schemas"] if "exposed_schemas" in data
+                              else _config_toml_schemas(supabase_dir)),
         shadow_url=shadow.get("url"),
         platform=shadow.get("platform", "supabase"),
         rules=dict(data.get("rules", {})),
@@ -154,7 +155,8 @@ def _config_toml_schemas(supabase_dir: Path) -> list[str]:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"invalid TOML: {exc}", file=path, hint="fix config.toml's syntax") from None
-    schemas = config.get("api", {}).get("schemas")
+    api = config.get("api")
+    schemas = api.get("schemas") if isinstance(api, dict) else None
     if isinstance(schemas, list) and all(isinstance(s, str) for s in schemas) and schemas:
         return schemas
     return ["public"]

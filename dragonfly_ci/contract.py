@@ -116,7 +116,7 @@ def _rpc(doc: Document, name: str, spec: dict) -> Rpc:
         returns=spec.get("returns"),
         security=spec.get("security"),
         execute=tuple(spec.get("execute", ())),
-        arg_lines=tuple(doc.line((*key, "args", i)) for i in range(len(args or ()))),
+        arg_lines=tuple(_type_line(doc, (*key, "args", i)) for i in range(len(args or ()))),
         returns_line=doc.line((*key, "returns")) if "returns" in spec else None,
         security_line=doc.line((*key, "security")) if "security" in spec else None,
         execute_line=doc.line((*key, "execute")) if "execute" in spec else None,
@@ -124,10 +124,15 @@ def _rpc(doc: Document, name: str, spec: dict) -> Rpc:
 
 
 def _column(doc: Document, table: str, column: str, spec: str | dict) -> ColumnSpec:
-    line = doc.key_line(("tables", table, "columns", column))
+    key = ("tables", table, "columns", column)
     if isinstance(spec, str):
-        return ColumnSpec(column, spec, line)
-    return ColumnSpec(column, spec["type"], line, spec.get("nullable"))
+        return ColumnSpec(column, spec, doc.key_line(key))
+    return ColumnSpec(column, spec["type"], _type_line(doc, key), spec.get("nullable"))
+
+
+def _type_line(doc: Document, key: tuple) -> int | None:
+    """The line where a type is written: its own `type:` line in the mapping form."""
+    return doc.lines.get((*key, "type")) or doc.line(key)
 
 
 # --- resolution against a database ------------------------------------------------

@@ -8,6 +8,7 @@ into nodes (which carry their positions) before they become plain data.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -44,7 +45,23 @@ class Document:
         return BadInput(message, file=self.path, line=self.line(key), hint=hint)
 
 
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader with YAML 1.2 booleans: only true/false, never yes/no/on/off.
+
+    `rules: {some/rule: off}` must mean the string "off", and a schema called
+    `no` must stay a name, as in GitHub's own workflow files.
+    """
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in Loader.yaml_implicit_resolvers.items()
+}
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 def load(path: Path, *, schema: str, what: str) -> Document:
@@ -119,23 +136,32 @@ def validate(doc: Document, schema: str) -> None:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(json.loads(schema_text(schema)))
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: doc.line(tuple(e.absolute_path)) or 0)
-    if not errors:
+    located = sorted((_error_line(doc, err), _error_text(err)) for err in validator.iter_errors(doc.data))
+    if not located:
         return
-    lines = []
-    for err in errors:
-        key = tuple(err.absolute_path)
-        line = doc.line(key)
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
-            if extra:
-                line = doc.key_line((*key, extra[0]))
-        where = ".".join(str(k) for k in key) or "(top level)"
-        lines.append((line, f"{where}: {_describe(err)}"))
-    first_line, first = lines[0]
-    more = "".join(f"\n{doc.path}:{line}: {text}" for line, text in lines[1:])
+    (first_line, first), rest = located[0], located[1:]
+    more = "".join(f"\n{doc.path}:{line}: {text}" for line, text in rest)
     raise BadInput(first + more, file=doc.path, line=first_line,
                    hint=f"see the {schema} file format in the README")
+
+
+def _error_line(doc: Document, err: Any) -> int:
+    """The line of the value at fault; of the key itself for key errors."""
+    key = tuple(err.absolute_path)
+    if "propertyNames" in err.relative_schema_path and isinstance(err.instance, str):
+        return doc.key_line((*key, err.instance)) or 0
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
+        if extra:
+            return doc.key_line((*key, extra[0])) or 0
+    return doc.line(key) or 0
+
+
+def _error_text(err: Any) -> str:
+    where = ".".join(str(k) for k in err.absolute_path) or "(top level)"
+    if "propertyNames" in err.relative_schema_path:
+        return f"{where}: key {_describe(err)}"
+    return f"{where}: {_describe(err)}"
 
 
 def _describe(err: Any) -> str:
@@ -144,7 +170,11 @@ def _describe(err: Any) -> str:
         extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
         allowed = ", ".join(sorted(err.schema.get("properties", {})))
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
+    if err.validator == "pattern" and err.schema.get("description"):
+        return f"{err.instance!r} is not {err.schema['description']}"
     if err.validator == "oneOf" and err.context:
-        best = min(err.context, key=lambda e: len(list(e.absolute_path)))
-        return best.message
+        # Prefer the branch that matches the value's shape: for a mapping, its
+        # "'type' is a required property" beats "is not of type 'string'".
+        shaped = [e for e in err.context if e.validator != "type"] or err.context
+        return min(shaped, key=lambda e: len(list(e.absolute_path))).message
     return err.message

@@ -86,6 +86,7 @@ def apply_file(conn: psycopg.Connection, file: MigrationFile) -> bool:
     try:
         conn.execute(text)
     except psycopg.Error as exc:
+        _rollback_if_open(conn)  # a file with its own BEGIN leaves a failed transaction
         raise MigrationFailed(_locate_whole_file_error(conn, file, exc)) from None
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.execute("rollback")
@@ -96,6 +97,13 @@ def apply_file(conn: psycopg.Connection, file: MigrationFile) -> bool:
             hint="end the file with COMMIT, or drop its BEGIN: each file already runs in a transaction",
         ))
     return False
+
+
+def _rollback_if_open(conn: psycopg.Connection) -> None:
+    import psycopg
+
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.execute("rollback")
 
 
 def _parse_if_needed(file: MigrationFile, text: str) -> ParsedFile | None:
@@ -110,27 +118,46 @@ def _parse_if_needed(file: MigrationFile, text: str) -> ParsedFile | None:
 def _locate_whole_file_error(conn: psycopg.Connection, file: MigrationFile, exc: Exception) -> Finding:
     if getattr(exc.diag, "statement_position", None):
         return _failure(file, exc, None, None)
-    # No position: find the failing statement by replaying in a transaction we roll back.
     try:
         parsed = parse(file.text)
     except ParseFailure:
         return _failure(file, exc, None, None)
+    culprit, culprit_exc = _replay(conn, parsed, exc)
+    return _failure(file, culprit_exc, parsed, culprit)
+
+
+def _replay(conn: psycopg.Connection, parsed: ParsedFile, original: Exception) -> tuple[Statement | None, Exception]:
+    """Find the statement that raises `original` again, in a transaction rolled back after.
+
+    Each statement runs under a savepoint, so one that fails for another reason
+    (a value an enum gained in this very transaction, say) does not hide the
+    real culprit further on. The file's own BEGIN/COMMIT are skipped.
+    """
     import psycopg
 
-    culprit, culprit_exc = None, exc
+    def same(e: Exception) -> bool:
+        return (e.diag.sqlstate, e.diag.message_primary) == (
+            original.diag.sqlstate, original.diag.message_primary)
+
+    first_failure: tuple[Statement, Exception] | None = None
     conn.execute("begin")
     try:
         for stmt in parsed.statements:
+            if stmt.kind == "TransactionStmt":
+                continue
+            conn.execute("savepoint dragonfly_replay")
             try:
                 conn.execute(parsed.source.slice_bytes(stmt.start, stmt.end))
             except psycopg.Error as replay_exc:
-                culprit, culprit_exc = stmt, replay_exc
-                break
+                if same(replay_exc):
+                    return stmt, replay_exc
+                first_failure = first_failure or (stmt, replay_exc)
+                conn.execute("rollback to savepoint dragonfly_replay")
     finally:
         conn.execute("rollback")
-    if culprit is None or type(culprit_exc) is not type(exc):
-        culprit_exc = exc  # the replay did not reproduce it; keep the original message
-    return _failure(file, culprit_exc, parsed, culprit)
+    if first_failure:
+        return first_failure[0], original
+    return None, original
 
 
 _PLPGSQL_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")

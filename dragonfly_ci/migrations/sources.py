@@ -18,6 +18,7 @@ from dragonfly_ci.findings import Location
 from dragonfly_ci.migrations.files import MigrationFile
 from dragonfly_ci.migrations.statements import Node, ParseFailure, Statement, parse
 
+# GRANT stands for both GRANT and REVOKE: either changes who holds a privilege.
 CREATE, REPLACE, ALTER, DROP, GRANT, COMMENT = (
     "create", "replace", "alter", "drop", "grant", "comment")
 DEFINITION = (CREATE, REPLACE, ALTER, DROP)
@@ -91,38 +92,55 @@ class SourceIndex:
 
 
 def build_index(files: Iterable[MigrationFile]) -> SourceIndex:
+    """Index every file, resolving unqualified names as the migration session would.
+
+    Files run one after another in one session, each as one transaction: a
+    plain `set search_path` lasts into later files, `set local` (or
+    set_config(..., true)) only to the end of its file.
+    """
     index = SourceIndex()
-    search_path = ["public"]
+    session_path = ["public"]
     for file in files:
         try:
             parsed = parse(file.text)
         except ParseFailure:
             index.unparsed.append(file.display)
             continue
+        local_path: list[str] | None = None
         for stmt in parsed.statements:
+            change = _search_path_change(stmt)
+            if change is not None:
+                path, is_local = change
+                if is_local:
+                    local_path = path
+                else:
+                    session_path, local_path = path, None
+            current = local_path if local_path is not None else session_path
             location = Location(file.display, stmt.line, stmt.end_line, stmt.column)
-            search_path = _track_search_path(stmt, search_path)
-            for event in _events(stmt, location, search_path[0] if search_path else "public"):
+            for event in _events(stmt, location, current[0] if current else "public"):
                 index.add(event)
     return index
 
 
-def _track_search_path(stmt: Statement, current: list[str]) -> list[str]:
+def _search_path_change(stmt: Statement) -> tuple[list[str], bool] | None:
+    """A new search path set by this statement, and whether it is transaction-local."""
     node = stmt.node
-    if stmt.kind == "VariableSetStmt" and node.get("name") == "search_path" and not node.get("is_local"):
+    if stmt.kind == "VariableSetStmt" and node.get("name") == "search_path":
+        is_local = bool(node.get("is_local"))
         if node.get("kind") == "VAR_SET_VALUE":
             values = [_const_text(a) for a in node.get("args", [])]
-            return _path_schemas(",".join(v for v in values if v))
+            return _path_schemas(",".join(v for v in values if v)), is_local
         if node.get("kind") in ("VAR_SET_DEFAULT", "VAR_RESET"):
-            return ["public"]
+            return ["public"], is_local
     if stmt.kind == "SelectStmt":  # pg_dump's select pg_catalog.set_config('search_path', '', false)
         for target in node.get("targetList", []):
             call = target.get("ResTarget", {}).get("val", {}).get("FuncCall", {})
             if _names(call.get("funcname", []))[-1:] == ["set_config"]:
-                args = [_const_text(a) for a in call.get("args", [])]
-                if len(args) >= 2 and args[0] == "search_path":
-                    return _path_schemas(args[1] or "")
-    return current
+                args = call.get("args", [])
+                if len(args) >= 2 and _const_text(args[0]) == "search_path":
+                    is_local = len(args) > 2 and args[2].get("A_Const", {}).get("boolval", {}).get("boolval")
+                    return _path_schemas(_const_text(args[1]) or ""), bool(is_local)
+    return None
 
 
 def _path_schemas(text: str) -> list[str]:
@@ -141,8 +159,9 @@ def _names(items: list[Node]) -> list[str]:
     return [i["String"]["sval"] for i in items if "String" in i]
 
 
-def _qualify(names: list[str], schema: str) -> str:
-    return ".".join(names) if len(names) > 1 else f"{schema}.{names[0]}"
+def _qualify(names: list[str], schema: str, parts: int = 2) -> str:
+    """schema.name (or schema.table.column for parts=3), filling in the schema."""
+    return ".".join([schema, *names] if len(names) < parts else names)
 
 
 def _range_var(node: Node, schema: str) -> str:
@@ -204,7 +223,8 @@ def _events(stmt: Statement, loc: Location, schema: str) -> Iterator[Event]:
         yield Event(REPLACE if node.get("replace") else CREATE, "relation",
                     _range_var(node["view"], schema), loc)
     elif kind == "CreateTableAsStmt":
-        yield Event(CREATE, "relation", _range_var(node["into"]["IntoClause"]["rel"], schema), loc)
+        into = node["into"].get("IntoClause", node["into"])
+        yield Event(CREATE, "relation", _range_var(into["rel"], schema), loc)
     elif kind == "CreateSeqStmt":
         yield Event(CREATE, "relation", _range_var(node["sequence"], schema), loc)
     elif kind == "AlterTableStmt":
@@ -281,8 +301,7 @@ def _drop(node: Node, loc: Location, schema: str) -> Iterator[Event]:
             yield Event(DROP, kind, obj["String"]["sval"], loc)
         elif kind in ("policy", "trigger"):
             names = _names(obj["List"]["items"])
-            table = _qualify(names[:-1], schema)
-            yield Event(DROP, kind, f"{table}.{names[-1]}", loc)
+            yield Event(DROP, kind, _qualify(names, schema, 3), loc)
 
 
 def _grant(node: Node, loc: Location, schema: str) -> Iterator[Event]:
@@ -308,7 +327,8 @@ def _comment(node: Node, loc: Location, schema: str) -> Iterator[Event]:
         key, args = _function_key(obj, schema)
         yield Event(COMMENT, "function", key, loc, args)
     elif kind in ("relation", "column", "index") and "List" in obj:
-        yield Event(COMMENT, kind, _qualify(_names(obj["List"]["items"]), schema), loc)
+        parts = 3 if kind == "column" else 2
+        yield Event(COMMENT, kind, _qualify(_names(obj["List"]["items"]), schema, parts), loc)
     elif kind == "schema" and "String" in obj:
         yield Event(COMMENT, "schema", obj["String"]["sval"], loc)
 

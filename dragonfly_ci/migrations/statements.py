@@ -77,11 +77,6 @@ class ParsedFile:
         """True when some statement refuses to run inside a transaction block."""
         return any(_outside_transaction(s) for s in self.statements)
 
-    @cached_property
-    def manages_transaction(self) -> bool:
-        """True when the file itself says BEGIN/COMMIT/ROLLBACK."""
-        return any(s.kind == "TransactionStmt" for s in self.statements)
-
     def statement_at_byte(self, offset: int) -> Statement | None:
         for stmt in self.statements:
             if stmt.start <= offset < max(stmt.end, stmt.start + 1):
@@ -97,38 +92,30 @@ def parse(text: str) -> ParsedFile:
     try:
         tree = json.loads(parser.parse_sql_json(text))
     except parser.ParseError as exc:
-        location = exc.location if isinstance(exc.location, int) else None
-        raise ParseFailure(str(exc.args[0]) if exc.args else str(exc), location) from None
+        # pglast's ParseError carries (message, 0-based character offset).
+        message = str(exc.args[0]) if exc.args else str(exc)
+        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        raise ParseFailure(message, offset) from None
     statements = []
     for i, raw in enumerate(tree.get("stmts", [])):
+        # libpg_query 18 starts a statement at its first token, past comments.
         start = raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0)
-        end = start + length if length else len(source.data)
-        start = _skip_blank(source.data, start, end)
+        end = start + length if length else _last_token_end(source, start)
         (kind, node), = raw["stmt"].items()
         line, column = source.line_col_of_byte(start)
-        end_line, _ = source.line_col_of_byte(max(start, _trim_end(source.data, start, end)))
+        end_line, _ = source.line_col_of_byte(max(start, end - 1))
         statements.append(Statement(i, kind, node, start, end, line, end_line, column))
     return ParsedFile(source, statements)
 
 
-_SQL_COMMENT = re.compile(rb"\s*(--[^\n]*\n?|/\*.*?\*/)?", re.DOTALL)
+def _last_token_end(source: SourceText, start: int) -> int:
+    """Where a final statement without a semicolon really ends: its last token, not a comment."""
+    from pglast import parser
 
-
-def _skip_blank(data: bytes, start: int, end: int) -> int:
-    """Move past whitespace and comments that libpg_query counts into a statement."""
-    pos = start
-    while pos < end:
-        m = _SQL_COMMENT.match(data, pos, end)
-        if not m or m.end() == pos:
-            break
-        pos = m.end()
-    return pos
-
-
-def _trim_end(data: bytes, start: int, end: int) -> int:
-    text = data[start:end].rstrip()
-    return start + max(len(text) - 1, 0)
+    tail = source.slice_bytes(start, len(source.data))
+    tokens = [t for t in parser.scan(tail) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    return start + len(tail[: tokens[-1].end + 1].encode("utf-8")) if tokens else len(source.data)
 
 
 # Keywords of every statement PostgreSQL refuses inside a transaction block;

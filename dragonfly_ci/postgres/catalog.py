@@ -395,9 +395,9 @@ def _extension_of(catalog: str, oid: str) -> str:
           and dep.refclassid = 'pg_extension'::regclass and dep.deptype = 'e')"""
 
 
-def _comment(catalog: str, oid: str, subid: str = "0") -> str:
+def _comment(catalog: str, oid: str) -> str:
     return f"""(select d.description from pg_description d
-        where d.classoid = '{catalog}'::regclass and d.objoid = {oid} and d.objsubid = {subid})"""
+        where d.classoid = '{catalog}'::regclass and d.objoid = {oid} and d.objsubid = 0)"""
 
 
 _VERSION_SQL = "select current_setting('server_version')"
@@ -640,7 +640,7 @@ def _fetch_all(conn: psycopg.Connection, queries: Sequence[Query]) -> list[list[
     from psycopg.rows import tuple_row
 
     def cursor() -> psycopg.Cursor[tuple[Any, ...]]:
-        return conn.cursor(row_factory=tuple_row)  # whatever row factory the caller set
+        return conn.cursor(row_factory=tuple_row)  # tuples, whatever the caller's row factory
 
     if not psycopg.Pipeline.is_supported():
         cursors = [cursor().execute(q) for q in queries]
