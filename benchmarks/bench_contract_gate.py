@@ -35,6 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import generate  # noqa: E402
 
+from dragonfly_ci.postgres.server import SHADOW_SETTINGS  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 OUT_FILE = HERE / "out" / "contract_gate.json"
 TARGET_RATIO = 1.3  # ours / baseline, at TARGET_RATIO_FILES files
@@ -124,9 +126,11 @@ def run_baseline(project: Path, bins: Path, owner: tuple[int, int] | None) -> di
             check=True, capture_output=True, **user_kw,
         )
         log = open(root / "server.log", "wb")  # noqa: SIM115 - handed to the server
+        # The same throwaway tuning the gate's shadow server uses, so the ratio
+        # measures the gate's own work, not a difference in server settings.
+        settings = [arg for key, value in SHADOW_SETTINGS.items() for arg in ("-c", f"{key}={value}")]
         server = subprocess.Popen(
-            [str(bins / "postgres"), "-D", str(data), "-k", str(root), "-h", "",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            [str(bins / "postgres"), "-D", str(data), "-k", str(root), "-h", "", *settings],
             stdout=log, stderr=subprocess.STDOUT, **user_kw,
         )
         log.close()

@@ -235,7 +235,7 @@ _PLAIN_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
 
 def quote_ident(name: str) -> str:
     """Quote an identifier the way PostgreSQL's quote_ident does."""
-    from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, COL_NAME_KEYWORDS
+    from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
     if _PLAIN_IDENT.fullmatch(name) and name not in (
         RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS

@@ -142,12 +142,12 @@ def test_findings_point_at_the_last_create_or_replace(project, monkeypatch, caps
 
 def test_syntax_error_is_reported_at_file_line_and_column(project, monkeypatch, capsys):
     add_migration(project, "20990101000000_change",
-                  "-- a typo\ncreate table ops.notes (id int);\nalter table ops.notes add colum note text;\n")
+                  "-- a typo\ncreate table ops.notes (id int);\nalter table ops.notes ad column note text;\n")
     code, report, _ = gate(project, monkeypatch=monkeypatch, capsys=capsys)
     assert code == 1
     failure = only(report, "migration/apply-failed")
-    assert failure["location"] == {"file": NEW, "line": 3, "end_line": None, "column": 29}
-    assert 'syntax error at or near "note"' in failure["message"]
+    assert failure["location"] == {"file": NEW, "line": 3, "end_line": None, "column": 23}
+    assert 'syntax error at or near "ad"' in failure["message"]
     assert report["facts"]["contract"].startswith("not checked")
 
 

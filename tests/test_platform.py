@@ -308,15 +308,15 @@ def test_uuid_ossp_matches_rfc_4122(server: EmbeddedServer) -> None:
 def test_stand_in_signatures(server: EmbeddedServer) -> None:
     """Argument names, types, defaults and return types as the real extensions have them."""
     with connect(server, fresh(server)) as conn:
-        for name, schema in (("pg_net", "extensions"), ("pg_cron", "pg_catalog"), ("pgmq", "pgmq"),
+        for name, schema in (("pg_net", "extensions"), ("pg_cron", "pg_catalog"), ("pgmq", None),
                              ("http", "extensions"), ("pg_jsonschema", "extensions"),
                              ("wrappers", "extensions"), ("hypopg", "extensions"),
                              ("plpgsql_check", "extensions")):
-            conn.execute(f'create extension "{name}" with schema {schema}')
+            conn.execute(f'create extension "{name}"' + (f" with schema {schema}" if schema else ""))
 
         def signature(function: str) -> str:
-            return one(conn, "select format('%%s(%%s) -> %%s', p.oid::regproc, "
-                       "pg_get_function_arguments(p.oid), pg_get_function_result(p.oid)) "
+            return one(conn, "select format('%%s.%%s(%%s) -> %%s', p.pronamespace::regnamespace, "
+                       "p.proname, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid)) "
                        "from pg_proc p where p.oid = %s::regprocedure", function)
 
         assert signature("net.http_post(text, jsonb, jsonb, jsonb, integer)") == (
@@ -339,15 +339,15 @@ def test_stand_in_signatures(server: EmbeddedServer) -> None:
             "vault.create_secret(new_secret text, new_name text DEFAULT NULL::text, "
             "new_description text DEFAULT ''::text, new_key_id uuid DEFAULT NULL::uuid) -> uuid")
         assert signature("jsonb_matches_schema(json, jsonb)") == (
-            "jsonb_matches_schema(schema json, instance jsonb) -> boolean")
+            "extensions.jsonb_matches_schema(schema json, instance jsonb) -> boolean")
         assert signature("http_post(character varying, character varying, character varying)") == (
-            "http_post(uri character varying, content character varying, content_type character "
+            "extensions.http_post(uri character varying, content character varying, content_type character "
             "varying) -> http_response")
-        assert signature("stripe_fdw_handler()") == "stripe_fdw_handler() -> fdw_handler"
+        assert signature("stripe_fdw_handler()") == "extensions.stripe_fdw_handler() -> fdw_handler"
         assert signature("stripe_fdw_validator(text[], oid)") == (
-            "stripe_fdw_validator(options text[], catalog oid) -> void")
+            "extensions.stripe_fdw_validator(options text[], catalog oid) -> void")
         assert signature("hypopg_create_index(text)") == (
-            "hypopg_create_index(sql_order text, OUT indexrelid oid, OUT indexname text) -> "
+            "extensions.hypopg_create_index(sql_order text, OUT indexrelid oid, OUT indexname text) -> "
             "SETOF record")
         assert one(conn, "select count(*) from pg_proc where proname = 'plpgsql_check_function_tb'") == 2
         # pg_cron's objects live in schema cron whatever WITH SCHEMA said
@@ -421,7 +421,7 @@ def test_fixture_project_behaves_like_hosted(server: EmbeddedServer, project: st
 
         conn.execute("insert into public.user_settings values (%s, %s)",
                      (USER_ID, json.dumps({"theme": "dark", "digest_hour": 7})))
-        with conn.transaction(), pytest.raises(errors.CheckViolation):
+        with pytest.raises(errors.CheckViolation), conn.transaction():
             conn.execute("update public.user_settings set settings = %s",
                          (json.dumps({"theme": "blue"}),))
 
@@ -430,6 +430,6 @@ def test_fixture_project_behaves_like_hosted(server: EmbeddedServer, project: st
         conn.execute("set local role authenticated")
         conn.execute("insert into storage.objects (bucket_id, name) values ('avatars', %s)",
                      (f"{USER_ID}/me.png",))
-        with conn.transaction(), pytest.raises(errors.InsufficientPrivilege):
+        with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
             conn.execute("insert into storage.objects (bucket_id, name) values ('avatars', %s)",
                          (f"{OTHER_ID}/me.png",))

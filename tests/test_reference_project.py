@@ -12,7 +12,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,15 +20,6 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from dragonfly_ci.postgres.server import (
-    EmbeddedServer,
-    create_database,
-    drop_database,
-    start_embedded,
-)
-
-MIGRATIONS = Path(__file__).resolve().parents[1] / "supabase" / "migrations"
-
 # SQLSTATEs the RPCs document (supabase/migrations/*_add_job_queue_rpcs.sql).
 INVALID_PARAMETER = "22023"
 JOB_NOT_FOUND = "PT404"
@@ -37,52 +27,6 @@ ILLEGAL_TRANSITION = "PT409"
 
 CLAIM = "select * from ops.claim_pending_job(%s, %s, %s)"
 UPDATE = "select * from ops.update_job_status(%s, %s, %s, %s)"
-
-
-# TEMPORARY: replaced by conftest.reference_db
-# The real fixture bootstraps the whole Supabase platform with the project's own
-# code; this stand-in creates only the three API roles the migrations grant to,
-# with the attributes the platform gives them (service_role bypasses RLS).
-_API_ROLES = """
-do $$
-begin
-  if not exists (select from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
-end
-$$;
-"""
-
-
-# TEMPORARY: replaced by conftest.reference_db
-@pytest.fixture(scope="module")
-def _reference_template() -> Iterator[tuple[EmbeddedServer, str]]:
-    srv = start_embedded()
-    try:
-        with psycopg.connect(srv.conninfo(), autocommit=True) as conn:
-            conn.execute(_API_ROLES)
-        template = create_database(srv, prefix="reference_template")
-        with psycopg.connect(srv.conninfo(template), autocommit=True) as conn:
-            for path in sorted(MIGRATIONS.glob("*.sql")):
-                conn.execute(path.read_text())
-        yield srv, template
-    finally:
-        srv.stop()
-
-
-# TEMPORARY: replaced by conftest.reference_db
-@pytest.fixture
-def reference_db(_reference_template: tuple[EmbeddedServer, str]) -> Iterator[str]:
-    srv, template = _reference_template
-    name = create_database(srv, template=template, prefix="reference")
-    yield srv.conninfo(name)
-    drop_database(srv, name)
 
 
 # ---------------------------------------------------------------------------

@@ -128,10 +128,7 @@ def _check_rpc(rpc: Rpc, snapshot: Snapshot, where: _Where) -> list[Finding]:
             subject=rpc.name,
         )]
     findings = []
-    if rpc.args is None:
-        matches = candidates
-    else:
-        matches = [f for f in candidates if f.arg_types == rpc.arg_types]
+    matches = [f for f in candidates if rpc.args is None or f.arg_types == rpc.arg_types]
     if not matches:
         built = "; ".join(f.identity for f in candidates)
         return [finding(

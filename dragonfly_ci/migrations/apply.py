@@ -126,7 +126,9 @@ def _locate_whole_file_error(conn: psycopg.Connection, file: MigrationFile, exc:
     return _failure(file, culprit_exc, parsed, culprit)
 
 
-def _replay(conn: psycopg.Connection, parsed: ParsedFile, original: Exception) -> tuple[Statement | None, Exception]:
+def _replay(
+    conn: psycopg.Connection, parsed: ParsedFile, original: Exception
+) -> tuple[Statement | None, Exception]:
     """Find the statement that raises `original` again, in a transaction rolled back after.
 
     Each statement runs under a savepoint, so one that fails for another reason

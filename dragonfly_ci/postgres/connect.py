@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from dragonfly_ci.errors import CouldNotCheck
 
@@ -47,6 +47,9 @@ def scrub(text: str, url: str | None = None) -> str:
 
 
 def with_dbname(url: str, dbname: str) -> str:
+    """The same URL or conninfo pointing at another database; URLs stay URLs for messages."""
+    if "://" in url:
+        return urlunsplit(urlsplit(url)._replace(path="/" + quote(dbname)))
     from psycopg.conninfo import make_conninfo
 
     return make_conninfo(url, dbname=dbname)
