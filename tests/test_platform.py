@@ -24,7 +24,6 @@ from psycopg import errors
 from dragonfly_ci.postgres.platform import STAND_IN_EXTENSIONS, bootstrap
 from dragonfly_ci.postgres.server import (
     EmbeddedServer,
-    _binaries,
     create_database,
     stand_ins_dir,
     start_embedded,
@@ -357,7 +356,9 @@ def test_stand_in_signatures(server: EmbeddedServer) -> None:
 
 def test_real_extensions_win_over_stand_ins(server: EmbeddedServer) -> None:
     """$system comes first in extension_control_path: a stand-in never shadows a real one."""
-    system = _binaries().parent / "share" / "extension"
+    with connect(server, "postgres") as conn:
+        system = Path(str(one(conn, "select setting from pg_config where name = 'SHAREDIR'"))) / "extension"
+    assert (system / "plpgsql.control").exists()
     shipped = {p.name.removesuffix(".control") for p in (stand_ins_dir() / "extension").glob("*.control")}
     assert shipped == set(STAND_IN_EXTENSIONS)
     for name in STAND_IN_EXTENSIONS:

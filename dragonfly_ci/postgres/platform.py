@@ -45,7 +45,7 @@ def bootstrap_sql(platform: str) -> bytes:
     """The bootstrap script for `platform`, as sent to the server."""
     if platform not in PLATFORMS or platform == "none":
         raise ValueError(f"no bootstrap script for platform {platform!r}")
-    path = resources.files("dragonfly_ci") / "postgres" / "platform" / f"{platform}.sql"
+    path = resources.files("dragonfly_ci") / "postgres" / "bootstrap" / f"{platform}.sql"
     return path.read_bytes()
 
 
