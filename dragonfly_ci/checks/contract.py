@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dragonfly_ci.contract import Contract, Rpc
 from dragonfly_ci.findings import Finding, Location
 from dragonfly_ci.migrations.sources import DEFINITION, DROP, EVERYTHING, GRANT, SourceIndex
-from dragonfly_ci.postgres.catalog import Function, Snapshot
+from dragonfly_ci.postgres.catalog import Function, Relation, Snapshot
 from dragonfly_ci.rules import finding
 
 TABLE_KINDS = ("table", "partitioned table", "foreign table")
@@ -63,14 +63,9 @@ def check_contract(
     for table in contract.tables:
         relation = snapshot.relation(table.name)
         if relation is None or relation.kind not in TABLE_KINDS:
-            what = f"is a {relation.kind}" if relation else "does not exist"
-            findings.append(finding(
-                "contract/table-missing",
-                f"table {table.name} is in the contract but {what}",
-                location=where.of("relation", table.name, table.line, (DROP,)),
-                hint="restore it in a new migration, or change the contract with the consumers",
-                subject=table.name,
-            ))
+            findings.append(_relation_missing(
+                "contract/table-missing", "table", table.name, table.line, relation, where,
+                "restore it in a new migration, or change the contract with the consumers"))
             continue
         for spec in table.columns:
             key = f"{table.name}.{spec.name}"
@@ -105,16 +100,18 @@ def check_contract(
     for view in contract.views:
         relation = snapshot.relation(view.name)
         if relation is None or relation.kind not in VIEW_KINDS:
-            what = f"is a {relation.kind}" if relation else "does not exist"
-            findings.append(finding(
-                "contract/view-missing",
-                f"view {view.name} is in the contract but {what}",
-                location=where.of("relation", view.name, view.line, (DROP,)),
-                hint="dashboards read this view: recreate it in a new migration",
-                subject=view.name,
-            ))
+            findings.append(_relation_missing(
+                "contract/view-missing", "view", view.name, view.line, relation, where,
+                "dashboards read this view: recreate it in a new migration"))
     findings += _uncontracted(contract, snapshot, where, exposed_schemas)
     return findings
+
+
+def _relation_missing(rule: str, what: str, name: str, line: int, relation: Relation | None,
+                      where: _Where, hint: str) -> Finding:
+    actual = f"is a {relation.kind}" if relation else "does not exist"
+    return finding(rule, f"{what} {name} is in the contract but {actual}",
+                   location=where.of("relation", name, line, (DROP,)), hint=hint, subject=name)
 
 
 def _check_rpc(rpc: Rpc, snapshot: Snapshot, where: _Where) -> list[Finding]:

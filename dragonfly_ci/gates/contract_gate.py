@@ -11,6 +11,7 @@ import time
 from dragonfly_ci.config import Project
 from dragonfly_ci.errors import BadInput
 from dragonfly_ci.findings import GateResult, Location
+from dragonfly_ci.report._words import plural
 from dragonfly_ci.rules import apply_overrides, finding
 
 GATE = "contract-gate"
@@ -65,10 +66,9 @@ def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
             sources = build_index(files)
             sources.normalise_args(resolve_types(shadow.conn, sources.written_types()))
             result.findings += check_contract(resolved, snapshot, sources, project.exposed_schemas)
-            result.facts["contract"] = (
-                f"{contract.display}: {len(contract.rpcs)} RPCs, {len(contract.tables)} tables, "
-                f"{len(contract.views)} views"
-            )
+            result.facts["contract"] = f"{contract.display}: " + ", ".join([
+                plural(len(contract.rpcs), "RPC"), plural(len(contract.tables), "table"),
+                plural(len(contract.views), "view")])
             result.facts["exposed schemas"] = ", ".join(project.exposed_schemas)
     result.findings = apply_overrides(result.findings, project.rules)
     result.duration_s = time.perf_counter() - started
