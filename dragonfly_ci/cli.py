@@ -35,6 +35,13 @@ def _project_options() -> argparse.ArgumentParser:
     return common
 
 
+def _target_options() -> argparse.ArgumentParser:
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument("--db-url", metavar="URL", help="the database to work on (shown without its password)")
+    target.add_argument("--env", metavar="NAME", help="an environment declared in dragonfly.yml")
+    return target
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dragonfly-ci",
@@ -56,6 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
                       "dropped afterwards (default: $DRAGONFLY_SHADOW_URL, the project file, "
                       "else a private embedded PostgreSQL)")
     gate.set_defaults(run=_contract_gate)
+
+    migrate = commands.add_parser(
+        "migrate", parents=[common, _target_options()], epilog=EPILOG,
+        help="apply pending migrations atomically, one migrator at a time",
+        description="Apply every pending migration in one transaction with its ledger rows "
+        "(supabase_migrations.schema_migrations, as the Supabase CLI writes it), under an advisory "
+        "lock. `migrate status` (or --dry-run) only reports the plan.",
+    )
+    migrate.add_argument("action", nargs="?", choices=("status",),
+                         help="status: the plan, the last applied versions and recent runs")
+    migrate.add_argument("--dry-run", action="store_true", help="report the plan; change nothing")
+    migrate.add_argument("--allow-out-of-order", action="store_true",
+                         help="apply pending files older than the newest applied version")
+    migrate.add_argument("--lock-timeout", metavar="DURATION", help="lock_timeout per statement (10s)")
+    migrate.add_argument("--statement-timeout", metavar="DURATION",
+                         help="statement_timeout per statement (10min)")
+    migrate.add_argument("--lock-wait", type=float, metavar="SECONDS",
+                         help="how long to wait for another migrator (300)")
+    migrate.set_defaults(run=_migrate)
 
     contract = commands.add_parser("contract", help="work with the contract file")
     contract_commands = contract.add_subparsers(dest="contract_command", metavar="<command>",
@@ -101,6 +127,47 @@ def _contract_init(args: argparse.Namespace) -> int:
     written = contract_init.run(project, output, force=args.force, shadow_url=args.shadow_url)
     print(f"wrote {project.display(output)}: {written}")
     return EXIT_PASSED
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import migrate
+    from dragonfly_ci.targets import resolve_target
+
+    project = load_project(args.project_file)
+    target = resolve_target(project, db_url=args.db_url, env=args.env)
+    fmt = args.format or _default_format()
+    if fmt == "github":
+        from actions_toolkit import core
+
+        for secret in target.secrets:
+            core.set_secret(secret)
+    if args.action == "status":
+        return _report(migrate.status(project, target), args)
+    result = migrate.run(
+        project, target, dry_run=args.dry_run, allow_out_of_order=args.allow_out_of_order,
+        lock_timeout=args.lock_timeout, statement_timeout=args.statement_timeout,
+        lock_wait=args.lock_wait, progress=_progress_printer(fmt),
+    )
+    return _report(result, args)
+
+
+def _progress_printer(fmt: str):  # noqa: ANN202 - Callable[[Progress], None]
+    """A line per file with its time; in Actions each batch is a foldable group."""
+    stream = sys.stdout if fmt == "github" else sys.stderr
+
+    def show(progress) -> None:  # noqa: ANN001 - gates.migrate.Progress
+        if progress.event == "batch":
+            stream.write(f"::group::{progress.text}\n" if fmt == "github" else f"{progress.text}\n")
+        elif progress.event == "file":
+            stream.write(f"  applied {progress.text} ({progress.seconds * 1000:.0f} ms)\n")
+        else:
+            stream.write(f"  {progress.text}\n")
+            if fmt == "github":
+                stream.write("::endgroup::\n")
+        stream.flush()
+
+    return show
 
 
 def _report(result, args: argparse.Namespace) -> int:  # noqa: ANN001 - GateResult, imported lazily

@@ -25,6 +25,8 @@ class Project:
     shadow_url: str | None
     platform: str
     rules: dict[str, str] = field(default_factory=dict)
+    environments: dict[str, dict] = field(default_factory=dict)
+    migrate: dict = field(default_factory=dict)
     doc: Document | None = None
 
     @property
@@ -108,6 +110,8 @@ def load_project(project_file: Path | None = None, cwd: Path | None = None) -> P
         shadow_url=shadow.get("url"),
         platform=shadow.get("platform", "supabase"),
         rules=dict(data.get("rules", {})),
+        environments=dict(data.get("environments", {})),
+        migrate=dict(data.get("migrate", {})),
         doc=doc,
     )
 

@@ -47,6 +47,26 @@ RULES: dict[str, Rule] = {
         Rule("contract/column-nullability-changed", _E,
              "A contracted column's nullability differs."),
         Rule("contract/view-missing", _E, "A contracted view does not exist."),
+        # The ledger: supabase_migrations.schema_migrations against the files.
+        Rule("ledger/pending", _N, "A migration file is not applied yet."),
+        Rule("ledger/unknown-version", _E,
+             "An applied version has no local file (written from the dashboard, or the file was deleted)."),
+        Rule("ledger/out-of-order", _E,
+             "A pending file is older than the newest applied version (allowed with --allow-out-of-order)."),
+        Rule("ledger/applied-migration-edited", _E,
+             "An applied migration's statements differ from the ones stored when it was applied."),
+        Rule("ledger/applied-migration-reformatted", _W,
+             "An applied migration differs from its stored statements only in whitespace or comments."),
+        Rule("ledger/written-outside-git", _W,
+             "A ledger row was written by the dashboard or the Management API (created_by is set)."),
+        Rule("ledger/statements-unknown", _N,
+             "An applied version has no stored statements, so edits to its file cannot be detected."),
+        # Migration files on a pull request, against the base branch.
+        Rule("migrations/applied-file-modified", _E, "A migration file that exists on the base branch was modified."),
+        Rule("migrations/applied-file-renamed", _E, "A migration file that exists on the base branch was renamed."),
+        Rule("migrations/applied-file-deleted", _E, "A migration file that exists on the base branch was deleted."),
+        Rule("migrations/new-file-out-of-order", _W,
+             "A new migration file sorts before the base branch's newest version."),
     ]
 }
 

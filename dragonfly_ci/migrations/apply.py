@@ -87,7 +87,7 @@ def apply_file(conn: psycopg.Connection, file: MigrationFile) -> bool:
         conn.execute(text)
     except psycopg.Error as exc:
         _rollback_if_open(conn)  # a file with its own BEGIN leaves a failed transaction
-        raise MigrationFailed(_locate_whole_file_error(conn, file, exc)) from None
+        raise MigrationFailed(locate_failure(conn, file, exc)) from None
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.execute("rollback")
         raise MigrationFailed(finding(
@@ -115,7 +115,12 @@ def _parse_if_needed(file: MigrationFile, text: str) -> ParsedFile | None:
         return None  # PostgreSQL will report the syntax error with its position
 
 
-def _locate_whole_file_error(conn: psycopg.Connection, file: MigrationFile, exc: Exception) -> Finding:
+def locate_failure(conn: psycopg.Connection, file: MigrationFile, exc: Exception) -> Finding:
+    """The finding for a file that failed with `exc`, at the line that failed.
+
+    The database must be as it was before the file ran (rolled back, or rolled
+    back to a savepoint taken before it); it is left that way.
+    """
     if getattr(exc.diag, "statement_position", None):
         return _failure(file, exc, None, None)
     try:
@@ -133,7 +138,8 @@ def _replay(
 
     Each statement runs under a savepoint, so one that fails for another reason
     (a value an enum gained in this very transaction, say) does not hide the
-    real culprit further on. The file's own BEGIN/COMMIT are skipped.
+    real culprit further on. The file's own BEGIN/COMMIT are skipped. Inside a
+    caller's transaction (a migrate batch) the replay nests in a savepoint.
     """
     import psycopg
 
@@ -142,7 +148,8 @@ def _replay(
             original.diag.sqlstate, original.diag.message_primary)
 
     first_failure: tuple[Statement, Exception] | None = None
-    conn.execute("begin")
+    nested = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    conn.execute("savepoint dragonfly_replay_file" if nested else "begin")
     try:
         for stmt in parsed.statements:
             if stmt.kind == "TransactionStmt":
@@ -156,7 +163,7 @@ def _replay(
                 first_failure = first_failure or (stmt, replay_exc)
                 conn.execute("rollback to savepoint dragonfly_replay")
     finally:
-        conn.execute("rollback")
+        conn.execute("rollback to savepoint dragonfly_replay_file" if nested else "rollback")
     if first_failure:
         return first_failure[0], original
     return None, original

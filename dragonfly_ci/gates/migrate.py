@@ -1,0 +1,255 @@
+"""`dragonfly-ci migrate`: apply pending migrations atomically, one migrator at a time.
+
+inputs (project, target, files) -> lock -> ledger -> plan -> batches applied
+with their ledger rows and an audit row in one transaction -> GateResult.
+A failure anywhere in a batch rolls the batch back: the database and the
+ledger are exactly as before. Files that cannot run inside a transaction run
+alone, outside the batch, in order; the plan says so before anything runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from dragonfly_ci import __version__
+from dragonfly_ci.config import Project
+from dragonfly_ci.findings import GateResult
+from dragonfly_ci.rules import apply_overrides
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dragonfly_ci.findings import Finding
+    from dragonfly_ci.migrations.plan import PendingFile, Plan
+    from dragonfly_ci.targets import Target
+
+GATE = "migrate"
+DEFAULTS = {"lock_timeout": "10s", "statement_timeout": "10min", "lock_wait": 300}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the CLI shows while files are applied."""
+
+    event: str  # "batch" | "file" | "done"
+    text: str
+    seconds: float = 0.0
+
+
+ProgressSink = Callable[[Progress], None]
+
+
+def settings(project: Project, **overrides: object) -> dict:
+    """Timeouts and lock wait: CLI flags over the project file over defaults."""
+    merged = {**DEFAULTS, **project.migrate}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return merged
+
+
+def _connect(target: Target) -> psycopg.Connection:
+    from dragonfly_ci.postgres.connect import connect
+
+    conn = connect(target.url, autocommit=True, purpose=f"the {target.env or 'target'} database")
+    conn.execute("set application_name = 'dragonfly-ci migrate'")
+    return conn
+
+
+def _plan(conn: psycopg.Connection, project: Project, allow_out_of_order: bool) -> tuple[list, Plan]:
+    from dragonfly_ci.migrations.files import discover
+    from dragonfly_ci.migrations.ledger import read_ledger
+    from dragonfly_ci.migrations.plan import make_plan
+
+    files, skipped = discover(project.migrations_dir, project.display)
+    plan = make_plan(files, read_ledger(conn), allow_out_of_order=allow_out_of_order)
+    plan.findings = skipped + plan.findings
+    return files, plan
+
+
+def status(project: Project, target: Target) -> GateResult:
+    """Read-only: the plan's findings, the last applied versions and recent runs."""
+    from dragonfly_ci.migrations.ledger import read_runs
+
+    started = time.perf_counter()
+    result = GateResult("migrate-status")
+    with _connect(target) as conn:
+        files, plan = _plan(conn, project, allow_out_of_order=False)
+        runs = read_runs(conn, limit=5)
+    result.findings = apply_overrides(plan.findings, project.rules)
+    result.facts["database"] = target.label
+    result.facts["local files"] = str(len(files))
+    result.facts["applied"] = str(len(plan.applied))
+    result.facts["pending"] = ", ".join(p.file.version for p in plan.pending) or "none"
+    result.facts["last applied"] = "; ".join(
+        f"{row.version} {row.name}".strip() for row in reversed(plan.applied[-5:])) or "none"
+    if runs:
+        result.facts["recent runs"] = "; ".join(
+            f"{r.started_at:%Y-%m-%d %H:%M} {r.outcome} {','.join(r.versions) or '-'} "
+            f"by {r.actor or 'unknown'}" for r in runs)
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def run(
+    project: Project,
+    target: Target,
+    *,
+    dry_run: bool = False,
+    allow_out_of_order: bool = False,
+    lock_timeout: str | None = None,
+    statement_timeout: str | None = None,
+    lock_wait: float | None = None,
+    progress: ProgressSink | None = None,
+) -> GateResult:
+    from dragonfly_ci.migrations.ledger import ensure_tables
+    from dragonfly_ci.migrations.lock import migration_lock
+
+    started = time.perf_counter()
+    options = settings(project, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                       lock_wait=lock_wait)
+    result = GateResult(GATE)
+    result.facts["database"] = target.label
+    notify = progress or (lambda _: None)
+    with _connect(target) as conn:
+        if dry_run:
+            _, plan = _plan(conn, project, allow_out_of_order)
+            _describe(result, plan, applied=[])
+            result.facts["mode"] = "dry run: nothing was changed"
+        else:
+            with migration_lock(conn, float(options["lock_wait"])) as waited:
+                if waited >= 1:
+                    result.facts["waited for the lock"] = f"{waited:.1f} s"
+                conn.execute("begin")
+                ensure_tables(conn)
+                conn.execute("commit")
+                # Planned inside the lock: another migrator may have just applied everything.
+                _, plan = _plan(conn, project, allow_out_of_order)
+                applied: list[str] = []
+                if not plan.blocked:
+                    failure = _apply(conn, plan, options, notify, applied)
+                    if failure:
+                        plan.findings.append(failure)
+                _describe(result, plan, applied)
+    result.findings = apply_overrides(
+        [f for f in plan.findings if not (f.rule == "ledger/pending" and not dry_run and not plan.blocked)],
+        project.rules)
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def _describe(result: GateResult, plan: Plan, applied: list[str]) -> None:
+    outside = [p.file.display for p in plan.pending if p.outside_transaction]
+    result.facts["pending"] = str(len(plan.pending))
+    result.facts["applied now"] = ", ".join(applied) or "none"
+    batches = plan.batches()
+    if batches:
+        result.facts["how"] = ", then ".join(
+            "1 file alone, outside a transaction" if b[0].outside_transaction
+            else f"{len(b)} file(s) in one transaction" for b in batches)
+    if outside:
+        result.facts["outside a transaction"] = ", ".join(outside)
+
+
+def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: ProgressSink,
+           applied: list[str]) -> Finding | None:
+    """Apply every batch in order; stop at the first failure, which is returned."""
+    from dragonfly_ci.migrations.apply import MigrationFailed, apply_file
+    from dragonfly_ci.migrations.ledger import record_run, record_version
+
+    for batch in plan.batches():
+        started_at = datetime.now(timezone.utc)
+        t0 = time.perf_counter()
+        versions = [p.file.version for p in batch]
+        notify(Progress("batch", _batch_title(batch)))
+        try:
+            if batch[0].outside_transaction:
+                item = batch[0]
+                conn.execute(f"set lock_timeout = {_literal(options['lock_timeout'])}")
+                conn.execute(f"set statement_timeout = {_literal(options['statement_timeout'])}")
+                try:
+                    apply_file(conn, item.file)
+                finally:
+                    conn.execute("reset lock_timeout")
+                    conn.execute("reset statement_timeout")
+                conn.execute("begin")
+                record_version(conn, item.file.version, item.file.name, item.statements)
+                notify(Progress("file", item.file.display, time.perf_counter() - t0))
+            else:
+                conn.execute("begin")
+                conn.execute(f"set local lock_timeout = {_literal(options['lock_timeout'])}")
+                conn.execute(f"set local statement_timeout = {_literal(options['statement_timeout'])}")
+                for item in batch:
+                    t_file = time.perf_counter()
+                    _apply_in_batch(conn, item)
+                    record_version(conn, item.file.version, item.file.name, item.statements)
+                    notify(Progress("file", item.file.display, time.perf_counter() - t_file))
+            record_run(conn, started_at=started_at, duration_ms=_ms(t0), outcome="applied",
+                       versions=versions, tool=f"dragonfly-ci {__version__}")
+            conn.execute("commit")
+        except MigrationFailed as failed:
+            _rollback(conn)
+            _record_failure(conn, started_at, t0, versions, failed.finding.message)
+            notify(Progress("done", "rolled back: " + ", ".join(versions)))
+            return failed.finding
+        except BaseException:
+            _rollback(conn)  # interrupted: leave nothing half-written
+            raise
+        applied += versions
+        notify(Progress("done", f"{len(batch)} file(s) in {time.perf_counter() - t0:.2f} s"))
+    return None
+
+
+def _apply_in_batch(conn: psycopg.Connection, item: PendingFile) -> None:
+    """Run one file inside the batch transaction; on failure, raise it located."""
+    import psycopg
+
+    from dragonfly_ci.migrations.apply import MigrationFailed, locate_failure
+
+    conn.execute("savepoint dragonfly_file")
+    try:
+        if item.controls_transaction:
+            # The batch is the transaction: the file's own BEGIN/COMMIT must not end it.
+            source = item.parsed.source
+            for stmt in item.parsed.statements:
+                if stmt.kind != "TransactionStmt":
+                    conn.execute(source.slice_bytes(stmt.start, stmt.end))
+        else:
+            conn.execute(item.file.text)
+    except psycopg.Error as exc:
+        conn.execute("rollback to savepoint dragonfly_file")
+        raise MigrationFailed(locate_failure(conn, item.file, exc)) from None
+    conn.execute("release savepoint dragonfly_file")
+
+
+def _record_failure(conn: psycopg.Connection, started_at: datetime, t0: float, versions: list[str],
+                    error: str) -> None:
+    from dragonfly_ci.migrations.ledger import record_run
+
+    conn.execute("begin")
+    record_run(conn, started_at=started_at, duration_ms=_ms(t0), outcome="failed", versions=versions,
+               tool=f"dragonfly-ci {__version__}", error=error)
+    conn.execute("commit")
+
+
+def _rollback(conn: psycopg.Connection) -> None:
+    import psycopg
+
+    if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.execute("rollback")
+
+
+def _batch_title(batch: list[PendingFile]) -> str:
+    if batch[0].outside_transaction:
+        return f"{batch[0].file.display} (alone, outside a transaction)"
+    return f"{len(batch)} migration(s) in one transaction: {batch[0].file.version} … {batch[-1].file.version}"
+
+
+def _literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _ms(t0: float) -> int:
+    return int((time.perf_counter() - t0) * 1000)

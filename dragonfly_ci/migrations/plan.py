@@ -1,0 +1,206 @@
+"""The plan: local migration files against the ledger of applied versions.
+
+Pure: files and ledger rows in, pending files, batches and findings out. An
+applied file is compared with the statements stored when it was applied: a
+difference the parser sees is an edit (error); one only in whitespace or
+comments is a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from dragonfly_ci.findings import Finding, Location
+from dragonfly_ci.migrations.cli_split import split as cli_split
+from dragonfly_ci.migrations.files import MigrationFile
+from dragonfly_ci.migrations.ledger import LedgerRow
+from dragonfly_ci.migrations.statements import ParsedFile, ParseFailure, may_need_no_transaction, parse
+from dragonfly_ci.rules import finding
+
+
+@dataclass
+class PendingFile:
+    file: MigrationFile
+
+    @cached_property
+    def statements(self) -> list[str]:
+        """As the Supabase CLI stores them in the ledger."""
+        return cli_split(self.file.text)
+
+    @cached_property
+    def parsed(self) -> ParsedFile | None:
+        try:
+            return parse(self.file.text)
+        except ParseFailure:
+            return None  # PostgreSQL will report it, at its line
+
+    @cached_property
+    def outside_transaction(self) -> bool:
+        """Statements PostgreSQL refuses in a transaction: the file runs alone, outside the batch."""
+        return may_need_no_transaction(self.file.text) and bool(self.parsed and self.parsed.needs_no_transaction)
+
+    @cached_property
+    def controls_transaction(self) -> bool:
+        """The file says BEGIN/COMMIT itself: run its statements one by one, without those."""
+        return bool(self.parsed) and any(s.kind == "TransactionStmt" for s in self.parsed.statements)
+
+
+@dataclass
+class Plan:
+    pending: list[PendingFile] = field(default_factory=list)
+    applied: list[LedgerRow] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity.value == "error" for f in self.findings)
+
+    def batches(self) -> list[list[PendingFile]]:
+        """Consecutive files share one transaction; a file that cannot run in one stands alone."""
+        batches: list[list[PendingFile]] = []
+        for item in self.pending:
+            if item.outside_transaction or not batches or batches[-1][0].outside_transaction:
+                batches.append([item])
+            else:
+                batches[-1].append(item)
+        return batches
+
+
+def make_plan(files: list[MigrationFile], ledger: list[LedgerRow], *, allow_out_of_order: bool = False) -> Plan:
+    plan = Plan(applied=list(ledger))
+    local = {f.version: f for f in files}
+    applied = {row.version: row for row in ledger}
+    newest_applied = max(applied, default="")
+
+    for row in ledger:
+        file = local.get(row.version)
+        if file is None:
+            plan.findings.append(finding(
+                "ledger/unknown-version",
+                f"version {row.version} ({row.name or 'no name'}) is applied but has no local file"
+                + (f"; the ledger row was written by {row.created_by}" if row.created_by else ""),
+                hint="restore the file from git, or fetch it (`supabase migration fetch`) if it was "
+                f"applied from the dashboard; if it must be forgotten: `supabase migration repair "
+                f"--status reverted {row.version}`",
+                subject=row.version,
+            ))
+            continue
+        if row.created_by:
+            plan.findings.append(finding(
+                "ledger/written-outside-git",
+                f"{file.display} was recorded by {row.created_by}, not by a migration tool",
+                location=Location(file.display, 1),
+                hint="make sure the file matches what was run on the database",
+                subject=row.version,
+            ))
+        plan.findings += _compare_applied(file, row)
+
+    for file in files:
+        if file.version in applied:
+            continue
+        item = PendingFile(file)
+        if file.version < newest_applied and not allow_out_of_order:
+            plan.findings.append(finding(
+                "ledger/out-of-order",
+                f"{file.display} is pending but older than the newest applied version {newest_applied}",
+                location=Location(file.display, 1),
+                hint="give it a timestamp after the newest applied version (rename the file), or "
+                "pass --allow-out-of-order if applying it late is safe",
+                subject=file.version,
+            ))
+        how = " alone, outside a transaction" if item.outside_transaction else ""
+        plan.findings.append(finding(
+            "ledger/pending", f"{file.display} will be applied{how}",
+            location=Location(file.display, 1), subject=file.version,
+        ))
+        plan.pending.append(item)
+    return plan
+
+
+def _compare_applied(file: MigrationFile, row: LedgerRow) -> list[Finding]:
+    if row.statements is None:
+        return [finding(
+            "ledger/statements-unknown",
+            f"{file.display}: the ledger stores no statements for it, so edits cannot be detected",
+            location=Location(file.display, 1), subject=row.version,
+        )]
+    current = cli_split(file.text)
+    stored = list(row.statements)
+    if current == stored:
+        return []
+    index = _first_difference(current, stored)
+    line = _line_of_statement(file.text, current, index)
+    if _canonical(current) == _canonical(stored):
+        return [finding(
+            "ledger/applied-migration-reformatted",
+            f"{file.display} was reformatted after it was applied (statement {index + 1} differs "
+            "only in whitespace or comments)",
+            location=Location(file.display, line),
+            hint="restore the file as applied (git checkout) so the history stays byte-identical",
+            subject=row.version,
+        )]
+    was = stored[index] if index < len(stored) else "(nothing)"
+    return [finding(
+        "ledger/applied-migration-edited",
+        f"{file.display} was edited after it was applied: statement {index + 1} differs from "
+        f"what ran ({_short(was)})",
+        location=Location(file.display, line),
+        hint="applied migrations are immutable: revert this edit and write a new migration "
+        "(`dragonfly-ci rollback new <slug>` starts one)",
+        subject=row.version,
+    )]
+
+
+def _first_difference(a: list[str], b: list[str]) -> int:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y and _canonical([x]) != _canonical([y]):
+            return i
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def _line_of_statement(text: str, statements: list[str], index: int) -> int:
+    """1-based line where statement `index` starts in the file (the end, past the last)."""
+    pos = 0
+    for i, stmt in enumerate(statements):
+        needle = stmt.strip()
+        found = text.find(needle, pos) if needle else -1
+        if found < 0:
+            return 1
+        if i == index:
+            return text.count("\n", 0, found) + 1
+        pos = found + len(needle)
+    return text.rstrip().count("\n") + 1
+
+
+def _canonical(statements: list[str]) -> list:
+    """Parse trees without positions: equal exactly when only whitespace and comments differ."""
+    from pglast import parser
+
+    trees = []
+    for stmt in statements:
+        try:
+            tree = json.loads(parser.parse_sql_json(stmt))
+        except parser.ParseError:
+            trees.append(" ".join(stmt.split()))
+            continue
+        trees += [_strip_locations(s["stmt"]) for s in tree.get("stmts", [])]
+    return trees
+
+
+def _strip_locations(node: object) -> object:
+    if isinstance(node, dict):
+        return {k: _strip_locations(v) for k, v in node.items()
+                if k not in ("location", "stmt_location", "stmt_len", "arg_location")}
+    if isinstance(node, list):
+        return [_strip_locations(v) for v in node]
+    return node
+
+
+def _short(sql: str, limit: int = 80) -> str:
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
