@@ -37,7 +37,8 @@ def _project_options() -> argparse.ArgumentParser:
 
 def _target_options() -> argparse.ArgumentParser:
     target = argparse.ArgumentParser(add_help=False)
-    target.add_argument("--db-url", metavar="URL", help="the database to work on (shown without its password)")
+    target.add_argument("--db-url", metavar="URL",
+                        help="the database to work on (shown without its password)")
     target.add_argument("--env", metavar="NAME", help="an environment declared in dragonfly.yml")
     return target
 

@@ -62,9 +62,12 @@ RULES: dict[str, Rule] = {
         Rule("ledger/statements-unknown", _N,
              "An applied version has no stored statements, so edits to its file cannot be detected."),
         # Migration files on a pull request, against the base branch.
-        Rule("migrations/applied-file-modified", _E, "A migration file that exists on the base branch was modified."),
-        Rule("migrations/applied-file-renamed", _E, "A migration file that exists on the base branch was renamed."),
-        Rule("migrations/applied-file-deleted", _E, "A migration file that exists on the base branch was deleted."),
+        Rule("migrations/applied-file-modified", _E,
+             "A migration file that exists on the base branch was modified."),
+        Rule("migrations/applied-file-renamed", _E,
+             "A migration file that exists on the base branch was renamed."),
+        Rule("migrations/applied-file-deleted", _E,
+             "A migration file that exists on the base branch was deleted."),
         Rule("migrations/new-file-out-of-order", _W,
              "A new migration file sorts before the base branch's newest version."),
     ]

@@ -39,7 +39,9 @@ class PendingFile:
     @cached_property
     def outside_transaction(self) -> bool:
         """Statements PostgreSQL refuses in a transaction: the file runs alone, outside the batch."""
-        return may_need_no_transaction(self.file.text) and bool(self.parsed and self.parsed.needs_no_transaction)
+        if not may_need_no_transaction(self.file.text):
+            return False
+        return bool(self.parsed and self.parsed.needs_no_transaction)
 
     @cached_property
     def controls_transaction(self) -> bool:
@@ -68,7 +70,9 @@ class Plan:
         return batches
 
 
-def make_plan(files: list[MigrationFile], ledger: list[LedgerRow], *, allow_out_of_order: bool = False) -> Plan:
+def make_plan(
+    files: list[MigrationFile], ledger: list[LedgerRow], *, allow_out_of_order: bool = False
+) -> Plan:
     plan = Plan(applied=list(ledger))
     local = {f.version: f for f in files}
     applied = {row.version: row for row in ledger}
