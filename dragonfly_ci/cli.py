@@ -84,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="how long to wait for another migrator (300)")
     migrate.set_defaults(run=_migrate)
 
+    migrations = commands.add_parser("migrations", help="check the migration files themselves")
+    migrations_commands = migrations.add_subparsers(dest="migrations_command", metavar="<command>",
+                                                    required=True)
+    check = migrations_commands.add_parser(
+        "check", parents=[common], epilog=EPILOG,
+        help="fail when a change edits, renames or deletes a migration that exists at the base ref",
+        description="Compare the migrations folder at --base with the working tree (staged, unstaged "
+        "and untracked files): modifying, renaming or deleting a file that exists at the base is an "
+        "error; a new file that sorts before the base's newest version is a warning.",
+    )
+    check.add_argument("--base", required=True, metavar="REF",
+                       help="the pull request's base: a branch, tag or commit, e.g. origin/main "
+                       "(in Actions: origin/$GITHUB_BASE_REF, with actions/checkout fetch-depth: 0)")
+    check.set_defaults(run=_migrations_check)
+
     contract = commands.add_parser("contract", help="work with the contract file")
     contract_commands = contract.add_subparsers(dest="contract_command", metavar="<command>",
                                                 required=True)
@@ -151,6 +166,14 @@ def _migrate(args: argparse.Namespace) -> int:
         lock_wait=args.lock_wait, progress=_progress_printer(fmt),
     )
     return _report(result, args)
+
+
+def _migrations_check(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import migrations_check
+
+    project = load_project(args.project_file)
+    return _report(migrations_check.run(project, args.base), args)
 
 
 def _progress_printer(fmt: str):  # noqa: ANN202 - Callable[[Progress], None]
