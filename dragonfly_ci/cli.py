@@ -99,6 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
                        "(in Actions: origin/$GITHUB_BASE_REF, with actions/checkout fetch-depth: 0)")
     check.set_defaults(run=_migrations_check)
 
+    rollback = commands.add_parser("rollback", help="undo a migration with a NEW migration; assess state")
+    rollback_commands = rollback.add_subparsers(dest="rollback_command", metavar="<command>",
+                                                required=True)
+    new = rollback_commands.add_parser(
+        "new", parents=[common], epilog=EPILOG, help="draft a migration reverting the newest one",
+        description="Write supabase/migrations/<UTC timestamp>_rollback_<slug>.sql: the functions the "
+        "newest migration changed as they were before it (checked on a shadow), everything else as a "
+        "TODO. A DRAFT: review it before merging. Applied migrations are never edited.")
+    new.add_argument("slug", help="lowercase letters, digits and underscores ([a-z0-9_]+)")
+    new.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
+    new.set_defaults(run=_rollback_new)
+    rollback_status = rollback_commands.add_parser(
+        "status", parents=[common, _target_options()], epilog=EPILOG,
+        help="assess migration state: last applied versions, pending files, recent runs")
+    rollback_status.set_defaults(run=_rollback_status)
+
     contract = commands.add_parser("contract", help="work with the contract file")
     contract_commands = contract.add_subparsers(dest="contract_command", metavar="<command>",
                                                 required=True)
@@ -148,16 +164,10 @@ def _contract_init(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from dragonfly_ci.config import load_project
     from dragonfly_ci.gates import migrate
-    from dragonfly_ci.targets import resolve_target
 
     project = load_project(args.project_file)
-    target = resolve_target(project, db_url=args.db_url, env=args.env)
+    target = _target(project, args)
     fmt = args.format or _default_format()
-    if fmt == "github":
-        from actions_toolkit import core
-
-        for secret in target.secrets:
-            core.set_secret(secret)
     if args.action == "status":
         return _report(migrate.status(project, target), args)
     result = migrate.run(
@@ -166,6 +176,51 @@ def _migrate(args: argparse.Namespace) -> int:
         lock_wait=args.lock_wait, progress=_progress_printer(fmt),
     )
     return _report(result, args)
+
+
+def _rollback_new(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import rollback
+
+    project = load_project(args.project_file)
+    draft = rollback.new_rollback(project, args.slug, shadow_url=args.shadow_url)
+    version, name = draft.reverts
+    print(f"wrote {project.display(draft.path)}: a DRAFT reverting {version}_{name}.sql; review it")
+    for identity in draft.functions_restored:
+        print(f"  restores {identity}")
+    for identity in draft.functions_dropped:
+        print(f"  new in it (drop commented out): {identity}")
+    for note in draft.notes:
+        print(f"  note: {note}")
+    return EXIT_PASSED
+
+
+def _rollback_status(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import rollback
+    from dragonfly_ci.migrations.files import discover
+    from dragonfly_ci.postgres.connect import connect
+
+    project = load_project(args.project_file)
+    target = _target(project, args)
+    files, _ = discover(project.migrations_dir, project.display)
+    with connect(target.url, autocommit=True, purpose=f"the {target.env or 'target'} database") as conn:
+        result = rollback.rollback_status(conn, files, rules=project.rules)
+    result.facts = {"database": target.label, **result.facts}
+    return _report(result, args)
+
+
+def _target(project, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Project -> Target
+    """Resolve --db-url/--env, masking its secrets in Actions before anything is printed."""
+    from dragonfly_ci.targets import resolve_target
+
+    target = resolve_target(project, db_url=args.db_url, env=args.env)
+    if (args.format or _default_format()) == "github":
+        from actions_toolkit import core
+
+        for secret in target.secrets:
+            core.set_secret(secret)
+    return target
 
 
 def _migrations_check(args: argparse.Namespace) -> int:

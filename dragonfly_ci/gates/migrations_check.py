@@ -27,7 +27,7 @@ from dragonfly_ci.rules import apply_overrides, finding
 
 GATE = "migrations-check"
 
-NEW_MIGRATION = "`supabase migration new <name>`"
+NEW_MIGRATION = "`dragonfly-ci rollback new <slug>` (or `supabase migration new <name>`)"
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 

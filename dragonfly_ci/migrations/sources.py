@@ -83,6 +83,11 @@ class SourceIndex:
                     args = tuple(resolved.get(t) or t for t in e.args)
                     events[i] = Event(e.action, e.kind, e.key, e.location, args)
 
+    def all_events(self) -> list[Event]:
+        """Every event, in migration order."""
+        events = [e for group in self._events.values() for e in group]
+        return sorted(events, key=lambda e: (e.location.file, e.location.line or 0, e.location.column or 0))
+
     def keys(self, kind: str) -> Iterator[str]:
         return (key for (k, key) in self._events if k == kind)
 
