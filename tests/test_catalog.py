@@ -204,20 +204,24 @@ def test_table_columns_and_privileges(snap: Snapshot) -> None:
     none = {"default": None, "identity": None, "generated": None, "collation": None,
             "comment": None, "privileges": ()}
     assert account.column("id") == Column(
-        **{**none, "name": "id", "type": "bigint", "not_null": True, "identity": "always",
-           "privileges": (("anon", "SELECT"),)}
+        **{**none, "name": "id", "type": "bigint", "base_type": "bigint", "not_null": True,
+           "identity": "always", "privileges": (("anon", "SELECT"),)}
     )
     assert account.column("email") == Column(
-        **{**none, "name": "email", "type": "extensions.citext", "not_null": True,
-           "comment": "login email", "privileges": (("anon", "SELECT"),)}
+        **{**none, "name": "email", "type": "extensions.citext", "base_type": "extensions.citext",
+           "not_null": True, "comment": "login email", "privileges": (("anon", "SELECT"),)}
     )
     assert account.column("status") == Column(
-        **{**none, "name": "status", "type": "app.status", "not_null": True,
+        **{**none, "name": "status", "type": "app.status", "base_type": "app.status", "not_null": True,
            "default": "'new'::app.status"}
     )
     assert account.column("balance") == Column(
-        **{**none, "name": "balance", "type": "numeric(12,2)", "not_null": False, "default": "0"}
+        **{**none, "name": "balance", "type": "numeric(12,2)", "base_type": "numeric",
+           "not_null": False, "default": "0"}
     )
+    balance = account.column("balance")
+    assert balance is not None and balance.has_type("numeric") and balance.has_type("numeric(12,2)")
+    assert not balance.has_type("integer")
     doubled, halved = account.column("doubled"), account.column("halved")
     assert doubled is not None and halved is not None
     assert (doubled.generated, doubled.generated_kind) == ("(balance * (2)::numeric)", "stored")

@@ -370,3 +370,19 @@ def test_python_dash_m_and_console_script(tmp_path):
     script = Path(sys.executable).parent / "dragonfly-ci"
     helped = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env)
     assert helped.returncode == 0 and "contract-gate" in helped.stdout
+
+
+def test_a_type_without_modifier_matches_any_modifier(project, monkeypatch, capsys):
+    add_migration(project, "20990101000000_change",
+                  "alter table ops.worker_heartbeats add column region varchar(20);\n")
+    contract = project / "supabase" / "contract.yml"
+    text = contract.read_text().replace(
+        "  ops.worker_heartbeats:\n    columns:\n",
+        "  ops.worker_heartbeats:\n    columns:\n      region: VARCHAR\n")
+    contract.write_text(text)
+    code, report, _ = gate(project, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, report
+    contract.write_text(text.replace("region: VARCHAR", "region: integer"))
+    code, report, _ = gate(project, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and "is character varying(20); the contract says integer" in \
+        only(report, "contract/column-type-changed")["message"]

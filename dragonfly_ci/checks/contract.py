@@ -79,7 +79,7 @@ def check_contract(
                     subject=key,
                 ))
                 continue
-            if column.type != spec.type:
+            if not column.has_type(spec.type):
                 findings.append(finding(
                     "contract/column-type-changed",
                     f"column {key} is {column.type}; the contract says {spec.type}",

@@ -86,6 +86,11 @@ class Column:
     comment: str | None
     privileges: Privileges  # column-level grants only
     generated_kind: str | None = None  # "stored" | "virtual" (PostgreSQL 18's default)
+    base_type: str = ""  # the type without its modifier: character varying for varchar(20)
+
+    def has_type(self, spelled: str) -> bool:
+        """Whether the column is of this (normalised) type; a type without modifier matches any."""
+        return spelled in (self.type, self.base_type)
 
 
 @dataclass(frozen=True)
@@ -461,6 +466,7 @@ where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and {_USER_SCHEMA.format(n='n'
 
 _COLUMNS_SQL = f"""
 select a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+    format_type(a.atttypid, null),
     case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end,
     nullif(a.attidentity::text, ''),
     case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end,
@@ -762,11 +768,12 @@ def _function(row: tuple[Any, ...]) -> Function:
 
 def _relations(rows: list[tuple[Any, ...]], column_rows: list[tuple[Any, ...]]) -> Iterator[Relation]:
     columns: dict[int, list[Column]] = defaultdict(list)
-    for (oid, name, type_, not_null, default, identity, generated, generated_kind, collation,
+    for (oid, name, type_, not_null, base_type, default, identity, generated, generated_kind, collation,
          comment, privileges) in column_rows:
         columns[oid].append(Column(
             name=name,
             type=type_,
+            base_type=base_type,
             not_null=not_null,
             default=default,
             identity={"a": "always", "d": "by default"}.get(identity),
