@@ -84,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="how long to wait for another migrator (300)")
     migrate.set_defaults(run=_migrate)
 
+    doctor = commands.add_parser(
+        "doctor", parents=[common, _target_options()], epilog=EPILOG,
+        help="the health of a live database: connectivity, ledger, contract, dashboard views",
+        description="Connect within a timeout, report the server version and the migration ledger, "
+        "check the contract on the live database, and check that the dashboard views exist with "
+        "the definitions their SQL files produce.",
+    )
+    doctor.add_argument("--shadow-url", metavar="URL", help="as for contract-gate (for dashboard views)")
+    doctor.set_defaults(run=_doctor)
+
     migrations = commands.add_parser("migrations", help="check the migration files themselves")
     migrations_commands = migrations.add_subparsers(dest="migrations_command", metavar="<command>",
                                                     required=True)
@@ -176,6 +186,15 @@ def _migrate(args: argparse.Namespace) -> int:
         lock_wait=args.lock_wait, progress=_progress_printer(fmt),
     )
     return _report(result, args)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import doctor
+
+    project = load_project(args.project_file)
+    target = _target(project, args)
+    return _report(doctor.run(project, target, shadow_url=args.shadow_url), args)
 
 
 def _rollback_new(args: argparse.Namespace) -> int:

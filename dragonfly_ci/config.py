@@ -27,6 +27,7 @@ class Project:
     rules: dict[str, str] = field(default_factory=dict)
     environments: dict[str, dict] = field(default_factory=dict)
     migrate: dict = field(default_factory=dict)
+    dashboard_views: tuple[str, ...] = ()  # globs, relative to the project file
     doc: Document | None = None
 
     @property
@@ -112,6 +113,7 @@ def load_project(project_file: Path | None = None, cwd: Path | None = None) -> P
         rules=dict(data.get("rules", {})),
         environments=dict(data.get("environments", {})),
         migrate=dict(data.get("migrate", {})),
+        dashboard_views=tuple(data.get("dashboard_views", ())),
         doc=doc,
     )
 

@@ -61,6 +61,13 @@ RULES: dict[str, Rule] = {
              "A ledger row was written by the dashboard or the Management API (created_by is set)."),
         Rule("ledger/statements-unknown", _N,
              "An applied version has no stored statements, so edits to its file cannot be detected."),
+        # doctor: a live database's health.
+        Rule("doctor/ledger-missing", _E,
+             "The database has no migration ledger: never migrated by the Supabase CLI or dragonfly-ci."),
+        Rule("doctor/dashboard-view-missing", _E,
+             "A view defined in the dashboard SQL files does not exist in the database."),
+        Rule("doctor/dashboard-view-differs", _E,
+             "A dashboard view's definition differs from what its SQL file produces."),
         # Migration files on a pull request, against the base branch.
         Rule("migrations/applied-file-modified", _E,
              "A migration file that exists on the base branch was modified."),

@@ -79,6 +79,10 @@ def _columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def has_ledger(conn: psycopg.Connection) -> bool:
+    return "version" in _columns(conn, "supabase_migrations", "schema_migrations")
+
+
 def read_ledger(conn: psycopg.Connection) -> list[LedgerRow]:
     """Applied versions in version order; [] when the ledger does not exist yet."""
     columns = _columns(conn, "supabase_migrations", "schema_migrations")
