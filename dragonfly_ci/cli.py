@@ -140,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
     init.set_defaults(run=_contract_init)
 
+    sql = contract_commands.add_parser(
+        "sql", parents=[common], epilog=EPILOG,
+        help="write verify_db_state.sql: the contract as a psql script a DBA can run",
+        description="Emit a standalone psql script that checks every contracted RPC, table and view "
+        "in the database it runs in and raises one error naming each problem.",
+    )
+    sql.add_argument("--output", type=Path, metavar="PATH", help="write here instead of stdout")
+    sql.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
+    sql.set_defaults(run=_contract_sql)
+
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of the project file or the contract (for editors)",
     )
@@ -266,6 +276,21 @@ def _progress_printer(fmt: str):  # noqa: ANN202 - Callable[[Progress], None]
         stream.flush()
 
     return show
+
+
+def _contract_sql(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import contract_sql
+
+    project = load_project(args.project_file)
+    text = contract_sql.run(project, shadow_url=args.shadow_url)
+    if args.output:
+        output = Path.cwd() / args.output
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {project.display(output)}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_PASSED
 
 
 def _report(result, args: argparse.Namespace) -> int:  # noqa: ANN001 - GateResult, imported lazily

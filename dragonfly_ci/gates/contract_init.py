@@ -20,11 +20,7 @@ def run(project: Project, output: Path, *, force: bool = False, shadow_url: str 
                        hint="pass --force to overwrite it, or --output to write elsewhere")
     files, _ = discover(project.migrations_dir, project.display)
     with build_from_migrations(files, project.resolve_shadow_url(shadow_url), project.platform) as build:
-        if build.outcome.failure:
-            failure = build.outcome.failure
-            raise BadInput(failure.message, file=failure.location.file if failure.location else None,
-                           line=failure.location.line if failure.location else None,
-                           hint="the migrations must apply before a contract can be drafted")
+        build.require_applied("a contract can be drafted")
         snapshot = take_snapshot(build.shadow.conn)
     draft = draft_contract(snapshot, project.exposed_schemas)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,17 @@ class Build:
     files: list[MigrationFile]
     outcome: ApplyOutcome
 
+    def require_applied(self, purpose: str) -> None:
+        """Bad input when a migration failed: `purpose` cannot be done without them."""
+        from dragonfly_ci.errors import BadInput
+
+        failure = self.outcome.failure
+        if failure:
+            where = failure.location
+            raise BadInput(failure.message, file=where.file if where else None,
+                           line=where.line if where else None,
+                           hint=f"the migrations must apply before {purpose}")
+
 
 @contextmanager
 def build_from_migrations(files: list[MigrationFile], url: str | None, platform: str) -> Iterator[Build]:
