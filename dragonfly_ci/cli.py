@@ -94,6 +94,46 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--shadow-url", metavar="URL", help="as for contract-gate (for dashboard views)")
     doctor.set_defaults(run=_doctor)
 
+    drift = commands.add_parser(
+        "schema-consistency", aliases=["drift"], parents=[common, _target_options()], epilog=EPILOG,
+        help="compare a live database with the schema the migrations build",
+        description="Report objects in the database that no migration creates, objects the "
+        "migrations create that the database lacks, and objects that differ.",
+    )
+    drift.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
+    drift.set_defaults(run=_drift)
+
+    env_doctor = commands.add_parser(
+        "env-doctor", parents=[common], epilog=EPILOG,
+        help="check an environment's configuration without touching its database",
+        description="Required variables set, database URLs well-formed, Supabase API keys of the "
+        "right role and project, .env files valid, and no non-production environment pointing "
+        "at production.",
+    )
+    env_doctor.add_argument("--env", required=True, metavar="NAME", help="the environment to check")
+    env_doctor.set_defaults(run=_env_doctor)
+
+    smoke = commands.add_parser(
+        "smoke", parents=[common, _target_options()], epilog=EPILOG,
+        help="run the project's smoke checks (SQL in a rolled-back transaction, HTTP, probes)",
+    )
+    smoke.set_defaults(run=_smoke)
+
+    prod = commands.add_parser(
+        "prod-gate", parents=[common, _target_options()], epilog=EPILOG,
+        help="the verify phase: ledger, doctor, schema consistency and env-doctor in one gate",
+    )
+    prod.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
+    prod.set_defaults(run=_prod_gate)
+
+    preflight = commands.add_parser(
+        "preflight", parents=[common, _target_options()], epilog=EPILOG,
+        help="the pre-release checklist: tests, doctor, schema consistency, prod-gate, dashboard build",
+    )
+    preflight.add_argument("--fail-fast", action="store_true", help="stop at the first failed step")
+    preflight.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
+    preflight.set_defaults(run=_preflight)
+
     migrations = commands.add_parser("migrations", help="check the migration files themselves")
     migrations_commands = migrations.add_subparsers(dest="migrations_command", metavar="<command>",
                                                     required=True)
@@ -207,6 +247,51 @@ def _doctor(args: argparse.Namespace) -> int:
     return _report(doctor.run(project, target, shadow_url=args.shadow_url), args)
 
 
+def _drift(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import drift
+
+    project = load_project(args.project_file)
+    target = _target(project, args)
+    return _report(drift.run(project, target, shadow_url=args.shadow_url), args)
+
+
+def _env_doctor(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import env_doctor
+
+    project = load_project(args.project_file)
+    return _report(env_doctor.run(project, args.env), args)
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import smoke
+
+    project = load_project(args.project_file)
+    return _report(smoke.run(project, _target(project, args)), args)
+
+
+def _prod_gate(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import prod_gate
+
+    project = load_project(args.project_file)
+    target = _target(project, args)
+    return _report(prod_gate.run(project, target, strict=args.strict, shadow_url=args.shadow_url), args)
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.gates import preflight
+
+    project = load_project(args.project_file)
+    target = _target(project, args)
+    result = preflight.run(project, target, strict=args.strict, fail_fast=args.fail_fast,
+                           shadow_url=args.shadow_url)
+    return _report(result, args)
+
+
 def _rollback_new(args: argparse.Namespace) -> int:
     from dragonfly_ci.config import load_project
     from dragonfly_ci.gates import rollback
@@ -297,7 +382,10 @@ def _report(result, args: argparse.Namespace) -> int:  # noqa: ANN001 - GateResu
     from dragonfly_ci.report import render
 
     render(result, args.format or _default_format(), strict=args.strict, stream=sys.stdout)
-    return EXIT_PASSED if result.passed(strict=args.strict) else EXIT_FAILED
+    if result.passed(strict=args.strict):
+        return EXIT_PASSED
+    judged_failed = result.errors or (args.strict and result.warnings)
+    return EXIT_COULD_NOT_CHECK if result.could_not_check and not judged_failed else EXIT_FAILED
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -28,7 +28,13 @@ class Project:
     environments: dict[str, dict] = field(default_factory=dict)
     migrate: dict = field(default_factory=dict)
     dashboard_views: tuple[str, ...] = ()  # globs, relative to the project file
+    preflight: dict = field(default_factory=dict)
     doc: Document | None = None
+
+    @property
+    def smoke(self) -> dict:
+        """The `smoke:` section (steps for `dragonfly-ci smoke`); empty when absent."""
+        return dict(self.doc.data.get("smoke", {})) if self.doc else {}
 
     @property
     def migrations_dir(self) -> Path:
@@ -114,6 +120,7 @@ def load_project(project_file: Path | None = None, cwd: Path | None = None) -> P
         environments=dict(data.get("environments", {})),
         migrate=dict(data.get("migrate", {})),
         dashboard_views=tuple(data.get("dashboard_views", ())),
+        preflight=dict(data.get("preflight", {})),
         doc=doc,
     )
 

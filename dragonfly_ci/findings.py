@@ -47,6 +47,16 @@ class Finding:
         return replace(self, severity=severity)
 
 
+@dataclass(frozen=True)
+class SubCheck:
+    """One row of a composite gate (prod-gate, preflight): a check and its verdict."""
+
+    name: str
+    verdict: str  # "passed" | "failed" | "could not check" | "skipped"
+    detail: str = ""  # counts, or why it could not check / was skipped
+    seconds: float = 0.0
+
+
 @dataclass
 class GateResult:
     """What a gate returns: its findings and the facts of what it checked."""
@@ -55,6 +65,8 @@ class GateResult:
     findings: list[Finding] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
     duration_s: float = 0.0
+    checks: list[SubCheck] = field(default_factory=list)  # composite gates only
+    could_not_check: bool = False  # a sub-check could not run: never a pass
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -72,7 +84,7 @@ class GateResult:
         return self.count(Severity.NOTICE)
 
     def passed(self, strict: bool = False) -> bool:
-        return self.errors == 0 and not (strict and self.warnings)
+        return self.errors == 0 and not (strict and self.warnings) and not self.could_not_check
 
     def sorted_findings(self) -> list[Finding]:
         """Errors first, then by file and line, so reports agree on order."""

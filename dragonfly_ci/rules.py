@@ -68,6 +68,9 @@ RULES: dict[str, Rule] = {
              "A view defined in the dashboard SQL files does not exist in the database."),
         Rule("doctor/dashboard-view-differs", _E,
              "A dashboard view's definition differs from what its SQL file produces."),
+        # Composite gates.
+        Rule("preflight/step-failed", _E,
+             "A preflight step that is a command (tests, dashboard build) failed."),
         # Migration files on a pull request, against the base branch.
         Rule("migrations/applied-file-modified", _E,
              "A migration file that exists on the base branch was modified."),
@@ -77,6 +80,44 @@ RULES: dict[str, Rule] = {
              "A migration file that exists on the base branch was deleted."),
         Rule("migrations/new-file-out-of-order", _W,
              "A new migration file sorts before the base branch's newest version."),
+        # Schema drift: a live database against the shadow its migrations build.
+        Rule("drift/object-not-in-migrations", _E,
+             "An object exists in the live database but no migration creates it (manual SQL)."),
+        Rule("drift/object-missing", _E,
+             "The migrations create an object the live database lacks."),
+        Rule("drift/object-differs", _E,
+             "An object's definition differs between the live database and the migrations."),
+        Rule("drift/grant-differs", _E,
+             "Privileges on an object differ between the live database and the migrations."),
+        Rule("drift/comment-differs", _W,
+             "A comment differs between the live database and the migrations."),
+        Rule("drift/extension-version-differs", _W,
+             "An extension's version differs between the live database and the shadow."),
+        # env-doctor: an environment's configuration, checked without touching a database.
+        Rule("env/variable-missing", _E, "A variable the environment needs is not set, or is empty."),
+        Rule("env/dotenv-invalid", _E, "The environment's .env file has a line that does not parse."),
+        Rule("env/database-url-invalid", _E,
+             "The database URL does not parse as postgresql://user:password@host:port/database."),
+        Rule("env/database-url-insecure", _W,
+             "The database URL allows an unencrypted connection to a remote host (sslmode)."),
+        Rule("env/supabase-url-invalid", _E, "The Supabase API URL is not an http(s) URL with a host."),
+        Rule("env/key-invalid", _E,
+             "A Supabase API key is neither a JWT with a role claim nor an sb_publishable_/sb_secret_ key."),
+        Rule("env/key-role-mismatch", _E,
+             "A Supabase API key's role is not the one its variable claims (e.g. an anon key as the "
+             "service-role key)."),
+        Rule("env/key-expired", _E, "A Supabase API key's exp claim is in the past."),
+        Rule("env/project-ref-mismatch", _E,
+             "The API URL, the keys and the database URL name different Supabase projects."),
+        Rule("env/points-at-production", _E,
+             "A non-production environment uses a protected environment's database, project or keys."),
+        # smoke: the project's critical paths, end to end against a live environment.
+        Rule("smoke/step-failed", _E,
+             "A smoke step did not return what it expects, raised an error, timed out or could not connect."),
+        Rule("smoke/soft-step-failed", _W,
+             "A smoke step marked soft failed: a warning, as for the runbook's connectivity probes."),
+        Rule("smoke/no-steps", _N,
+             "No smoke steps are declared: only that the database accepts a connection was checked."),
     ]
 }
 

@@ -20,6 +20,10 @@ def render(result: GateResult, *, strict: bool = False) -> str:
         },
         "duration_s": round(result.duration_s, 3),
         "facts": dict(result.facts),
+        "checks": [
+            {"name": c.name, "verdict": c.verdict, "detail": c.detail, "seconds": round(c.seconds, 3)}
+            for c in result.checks
+        ],
         "findings": [_finding(f) for f in result.sorted_findings()],
     }
     return json.dumps(document, indent=2)

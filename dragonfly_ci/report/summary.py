@@ -19,7 +19,7 @@ _TABLE_HEAD = "| Severity | Rule | Location | Message |\n| --- | --- | --- | ---
 def render_markdown(result: GateResult, *, strict: bool = False, max_bytes: int = MAX_BYTES) -> str:
     """The summary, keeping under `max_bytes` by leaving out table rows (never the
     verdict or the facts) and saying how many were left out."""
-    head = _head(result, strict)
+    head = _head(result, strict) + _checks(result)
     tail = _facts(result)
     findings = result.sorted_findings()
     if not findings:
@@ -72,6 +72,16 @@ def _row(f: Finding) -> str:
     if f.hint:
         message += f"<br>**Hint:** {_cell(f.hint)}"
     return f"| {_SEVERITY[f.severity]} | {_code(f.rule)} | {where} | {message} |\n"
+
+
+def _checks(result: GateResult) -> str:
+    if not result.checks:
+        return ""
+    icons = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
+    rows = "".join(
+        f"| {_cell(c.name)} | {icons.get(c.verdict, '⛔')} {_cell(c.verdict)} | {_cell(c.detail)} "
+        f"| {seconds(c.seconds)} |\n" for c in result.checks)
+    return "| Check | Verdict | Details | Time |\n| --- | --- | --- | --- |\n" + rows + "\n"
 
 
 def _facts(result: GateResult) -> str:

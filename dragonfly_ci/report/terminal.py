@@ -40,6 +40,14 @@ def render(result: GateResult, *, color: bool, strict: bool = False) -> str:
             lines.extend(_finding_lines(f, paint, where_width, rule_width))
         lines.append("")
 
+    if result.checks:
+        name_width = max(len(c.name) for c in result.checks)
+        for check in result.checks:
+            style = {"passed": "passed", "skipped": "dim"}.get(check.verdict, "failed")
+            lines.append(f"  {check.name:<{name_width}}  {paint(style, check.verdict):<8}  "
+                         f"{seconds(check.seconds):>7}  {check.detail}".rstrip())
+        lines.append("")
+
     for key, value in result.facts.items():
         lines.append(f"{paint('dim', key + ':')} {' '.join(str(value).split())}")
     if result.facts:
