@@ -29,6 +29,7 @@ class Project:
     migrate: dict = field(default_factory=dict)
     dashboard_views: tuple[str, ...] = ()  # globs, relative to the project file
     preflight: dict = field(default_factory=dict)
+    drift: dict = field(default_factory=dict)
     doc: Document | None = None
 
     @property
@@ -121,6 +122,7 @@ def load_project(project_file: Path | None = None, cwd: Path | None = None) -> P
         migrate=dict(data.get("migrate", {})),
         dashboard_views=tuple(data.get("dashboard_views", ())),
         preflight=dict(data.get("preflight", {})),
+        drift=dict(data.get("drift", {})),
         doc=doc,
     )
 

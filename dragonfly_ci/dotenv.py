@@ -37,13 +37,13 @@ _HINT = "write KEY=VALUE; quote values with spaces or #, e.g. KEY='a value'"
 
 @dataclass(frozen=True)
 class Entry:
-    value: str
-    line: int
+    value: str = field(repr=False)  # a secret, perhaps: never in a repr or a traceback
+    line: int = 0
 
 
 @dataclass(frozen=True)
 class DotenvError:
-    line: int
+    line: int | None  # None: the file as a whole (unreadable)
     message: str
     hint: str = _HINT
 
@@ -63,13 +63,14 @@ class Dotenv:
 
 
 def load(path: Path, *, display: str, environ: Mapping[str, str]) -> Dotenv:
-    """Parse the file at `path`; raise BadInput if it cannot be read at all."""
+    """Parse the file at `path`; a file that cannot be read is one error without a line."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise BadInput(".env file is not UTF-8", file=display, hint="save it as UTF-8") from None
+        return Dotenv(display, errors=[DotenvError(None, ".env file is not UTF-8", "save it as UTF-8")])
     except OSError as exc:
-        raise BadInput(f"cannot read .env file: {exc.strerror}", file=display) from None
+        return Dotenv(display, errors=[DotenvError(None, f"cannot read .env file: {exc.strerror}",
+                                                   "check the path and its permissions")])
     return parse(text, file=display, environ=environ)
 
 
