@@ -259,9 +259,20 @@ def _drift(args: argparse.Namespace) -> int:
 def _env_doctor(args: argparse.Namespace) -> int:
     from dragonfly_ci.config import load_project
     from dragonfly_ci.gates import env_doctor
+    from dragonfly_ci.targets import environment_secrets
 
     project = load_project(args.project_file)
+    _mask(environment_secrets(project, args.env), args)
     return _report(env_doctor.run(project, args.env), args)
+
+
+def _mask(secrets: list[str], args: argparse.Namespace) -> None:
+    """In Actions, `::add-mask::` every secret before anything else is printed."""
+    if (args.format or _default_format()) == "github":
+        from actions_toolkit import core
+
+        for secret in secrets:
+            core.set_secret(secret)
 
 
 def _smoke(args: argparse.Namespace) -> int:
@@ -329,11 +340,7 @@ def _target(project, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
     from dragonfly_ci.targets import resolve_target
 
     target = resolve_target(project, db_url=args.db_url, env=args.env)
-    if (args.format or _default_format()) == "github":
-        from actions_toolkit import core
-
-        for secret in target.secrets:
-            core.set_secret(secret)
+    _mask(target.secrets, args)
     return target
 
 

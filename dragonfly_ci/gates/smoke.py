@@ -107,6 +107,11 @@ def _scrubbed(f: Finding, secrets: list[str]) -> Finding:
 
 
 def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""),
-                                     query="", fragment="")) if parts.hostname else "(unparsable URL)"
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not shown: the URL does not parse)"
+    if not parts.hostname:
+        return "(not shown: the URL has no host)"
+    return urlunsplit(parts._replace(netloc=parts.hostname + port, query="", fragment=""))

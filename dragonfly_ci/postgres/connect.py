@@ -16,15 +16,22 @@ _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORE
 _URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)([^@\s]*)(@)", re.IGNORECASE)
 
 
+# Userinfo runs to the LAST "@", as libpq reads it, so a password holding an
+# unencoded "/", "?", "#" or "@" is still removed whole. Over-redacting a URL
+# with an "@" in its query string is the safe way to be wrong.
+_URL_USERINFO = re.compile(
+    r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/?#]*):(?P<password>.*)@(?P<rest>[^@]*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def redact_url(url: str) -> str:
     """A URL or conninfo with its password replaced, safe to show anywhere."""
-    if "://" not in url:
-        return _KV_PASSWORD.sub(r"\1***", url)
-    parts = urlsplit(url)
-    if parts.password is None:
-        return _KV_PASSWORD.sub(r"\1***", url)  # a password in the query string
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return _KV_PASSWORD.sub(r"\1***", urlunsplit(parts._replace(netloc=netloc)))
+    if "://" in url:
+        match = _URL_USERINFO.match(url)
+        if match:
+            url = f"{match['scheme']}{match['user']}:***@{match['rest']}"
+    return _KV_PASSWORD.sub(r"\1***", url)
 
 
 def password_of(url: str) -> str | None:
@@ -39,9 +46,12 @@ def password_of(url: str) -> str | None:
 
 def scrub(text: str, url: str | None = None) -> str:
     """Remove passwords from a driver message, whatever shape they are in."""
-    secret = password_of(url) if url else None
-    if secret:
-        text = text.replace(secret, "***")
+    if url:
+        # libpq and our redaction may read an unencoded password differently: remove both.
+        match = _URL_USERINFO.match(url) if "://" in url else None
+        for secret in (password_of(url), match["password"] if match else None):
+            if secret:
+                text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(r"\1***\3", text)
     return _KV_PASSWORD.sub(r"\1***", text)
 

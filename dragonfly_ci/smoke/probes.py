@@ -186,16 +186,17 @@ def _prepare_tcp(step: Step) -> Callable[[], _Attempt] | _Attempt:
             return _Attempt(False, False, f"not run: ${tcp.host_env} is not set",
                             f"export {tcp.host_env}=<host> (in Actions: through env:)")
     address = (host or "", tcp.port)
+    where = f"{host}:{tcp.port}"  # a host name is no secret; a URL with credentials never gets here
 
     def connect() -> _Attempt:
         try:
             with socket.create_connection(address, timeout=step.timeout_s):
                 return _Attempt(True, False)
         except TimeoutError:
-            return _Attempt(False, True, f"expected a TCP connection to port {tcp.port}, got no answer: "
+            return _Attempt(False, True, f"expected a TCP connection to {where}, got no answer: "
                             f"timed out after {step.timeout_s:g} s")
         except OSError as exc:
-            return _Attempt(False, True, f"expected a TCP connection to port {tcp.port}, got "
+            return _Attempt(False, True, f"expected a TCP connection to {where}, got "
                             f"{exc.strerror or exc}", "check the host, the port and the firewall")
 
     return connect

@@ -40,7 +40,8 @@ def _run_step(conn: psycopg.Connection, step: Step, url: str, purpose: str) -> O
     assert step.sql is not None
     started = time.perf_counter()
     conn.execute("savepoint dragonfly_smoke_step")
-    conn.execute(sql.SQL("set local statement_timeout = {}").format(int(step.timeout_s * 1000)))
+    # 0 would mean no timeout at all
+    conn.execute(sql.SQL("set local statement_timeout = {}").format(max(1, int(step.timeout_s * 1000))))
     conn.execute("reset role")
     if step.role:
         conn.execute(sql.SQL("set local role {}").format(sql.Identifier(step.role)))
