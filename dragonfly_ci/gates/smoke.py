@@ -96,7 +96,7 @@ def _scrub(text: str, secrets: list[str]) -> str:
     from dragonfly_ci.postgres.connect import scrub
 
     for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:  # a one-letter password would blank out every message
+        if len(secret) >= 4:  # replacing a 1-3 character password would mangle every message
             text = text.replace(secret, "***")
     return scrub(_TOKENS.sub("***", text))
 

@@ -1,0 +1,1 @@
+"""Loopback stand-ins for the HTTP services the toolkit talks to, started by the tests."""
