@@ -9,6 +9,7 @@ alone, outside the batch, in order; the plan says so before anything runs.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from dragonfly_ci import __version__
 from dragonfly_ci.config import Project
+from dragonfly_ci.errors import BadInput
 from dragonfly_ci.findings import GateResult
 from dragonfly_ci.rules import apply_overrides
 
@@ -43,19 +45,30 @@ class Progress:
 ProgressSink = Callable[[Progress], None]
 
 
+_DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
+
+
 def settings(project: Project, **overrides: object) -> dict:
     """Timeouts and lock wait: CLI flags over the project file over defaults."""
     merged = {**DEFAULTS, **project.migrate}
     merged.update({k: v for k, v in overrides.items() if v is not None})
+    for key in ("lock_timeout", "statement_timeout"):
+        if not _DURATION.match(str(merged[key])):
+            from_flag = overrides.get(key) is not None
+            raise BadInput(
+                f"{key} {merged[key]!r} is not a PostgreSQL duration",
+                file=None if from_flag or not project.file else project.display(project.file),
+                line=None if from_flag or not project.doc else project.doc.line(("migrate", key)),
+                hint="write a number with a unit: us, ms, s, min, h or d (e.g. 10s, 5min)",
+            )
     return merged
 
 
 def _connect(target: Target) -> psycopg.Connection:
     from dragonfly_ci.postgres.connect import connect
 
-    conn = connect(target.url, autocommit=True, purpose=f"the {target.env or 'target'} database")
-    conn.execute("set application_name = 'dragonfly-ci migrate'")
-    return conn
+    return connect(target.url, autocommit=True, purpose=f"the {target.env or 'target'} database",
+                   application_name="dragonfly-ci migrate")
 
 
 def _plan(conn: psycopg.Connection, project: Project, allow_out_of_order: bool) -> tuple[list, Plan]:
@@ -167,22 +180,19 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
         try:
             if batch[0].outside_transaction:
                 item = batch[0]
-                conn.execute(f"set lock_timeout = {_literal(options['lock_timeout'])}")
-                conn.execute(f"set statement_timeout = {_literal(options['statement_timeout'])}")
+                _fresh_session(conn, options, local=False)
                 try:
                     apply_file(conn, item.file)
                 finally:
-                    conn.execute("reset lock_timeout")
-                    conn.execute("reset statement_timeout")
+                    conn.execute("reset all")
                 conn.execute("begin")
                 record_version(conn, item.file.version, item.file.name, item.statements)
                 notify(Progress("file", item.file.display, time.perf_counter() - t0))
             else:
                 conn.execute("begin")
-                conn.execute(f"set local lock_timeout = {_literal(options['lock_timeout'])}")
-                conn.execute(f"set local statement_timeout = {_literal(options['statement_timeout'])}")
                 for item in batch:
                     t_file = time.perf_counter()
+                    _fresh_session(conn, options, local=True)
                     _apply_in_batch(conn, item)
                     record_version(conn, item.file.version, item.file.name, item.statements)
                     notify(Progress("file", item.file.display, time.perf_counter() - t_file))
@@ -202,25 +212,40 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
     return None
 
 
+def _fresh_session(conn: psycopg.Connection, options: dict, *, local: bool) -> None:
+    """What each file starts from: settings reset (as the Supabase CLI does before every
+    file, so a dump header's set_config cannot leak on), then our timeouts, which a
+    file's own SET cannot carry past its end either."""
+    scope = "local " if local else ""
+    conn.execute("reset all")
+    conn.execute(f"set {scope}lock_timeout = {_literal(options['lock_timeout'])}")
+    conn.execute(f"set {scope}statement_timeout = {_literal(options['statement_timeout'])}")
+
+
 def _apply_in_batch(conn: psycopg.Connection, item: PendingFile) -> None:
     """Run one file inside the batch transaction; on failure, raise it located."""
     import psycopg
 
-    from dragonfly_ci.migrations.apply import MigrationFailed, locate_failure
+    from dragonfly_ci.migrations.apply import MigrationFailed, failure_at, locate_failure
 
     conn.execute("savepoint dragonfly_file")
-    try:
-        if item.controls_transaction:
-            # The batch is the transaction: the file's own BEGIN/COMMIT must not end it.
-            source = item.parsed.source
-            for stmt in item.parsed.statements:
-                if stmt.kind != "TransactionStmt":
-                    conn.execute(source.slice_bytes(stmt.start, stmt.end))
-        else:
+    if item.controls_transaction:
+        # The batch is the transaction: the file's own BEGIN/COMMIT must not end it.
+        parsed = item.parsed
+        for stmt in parsed.statements:
+            if stmt.kind == "TransactionStmt":
+                continue
+            try:
+                conn.execute(parsed.source.slice_bytes(stmt.start, stmt.end))
+            except psycopg.Error as exc:
+                conn.execute("rollback to savepoint dragonfly_file")
+                raise MigrationFailed(failure_at(item.file, exc, parsed, stmt)) from None
+    else:
+        try:
             conn.execute(item.file.text)
-    except psycopg.Error as exc:
-        conn.execute("rollback to savepoint dragonfly_file")
-        raise MigrationFailed(locate_failure(conn, item.file, exc)) from None
+        except psycopg.Error as exc:
+            conn.execute("rollback to savepoint dragonfly_file")
+            raise MigrationFailed(locate_failure(conn, item.file, exc)) from None
     conn.execute("release savepoint dragonfly_file")
 
 
@@ -244,7 +269,10 @@ def _rollback(conn: psycopg.Connection) -> None:
 def _batch_title(batch: list[PendingFile]) -> str:
     if batch[0].outside_transaction:
         return f"{batch[0].file.display} (alone, outside a transaction)"
-    return f"{len(batch)} migration(s) in one transaction: {batch[0].file.version} … {batch[-1].file.version}"
+    ends = " (ends with an enum value added: committed before the next files)" \
+        if batch[-1].adds_enum_value else ""
+    return (f"{len(batch)} migration(s) in one transaction: {batch[0].file.version} … "
+            f"{batch[-1].file.version}{ends}")
 
 
 def _literal(value: object) -> str:

@@ -81,7 +81,7 @@ def apply_file(conn: psycopg.Connection, file: MigrationFile) -> bool:
             try:
                 conn.execute(sql)
             except psycopg.Error as exc:
-                raise MigrationFailed(_failure(file, exc, parsed, stmt)) from None
+                raise MigrationFailed(failure_at(file, exc, parsed, stmt)) from None
         return True
     try:
         conn.execute(text)
@@ -122,13 +122,13 @@ def locate_failure(conn: psycopg.Connection, file: MigrationFile, exc: Exception
     back to a savepoint taken before it); it is left that way.
     """
     if getattr(exc.diag, "statement_position", None):
-        return _failure(file, exc, None, None)
+        return failure_at(file, exc, None, None)
     try:
         parsed = parse(file.text)
     except ParseFailure:
-        return _failure(file, exc, None, None)
+        return failure_at(file, exc, None, None)
     culprit, culprit_exc = _replay(conn, parsed, exc)
-    return _failure(file, culprit_exc, parsed, culprit)
+    return failure_at(file, culprit_exc, parsed, culprit)
 
 
 def _replay(
@@ -172,7 +172,7 @@ def _replay(
 _PLPGSQL_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
 
 
-def _failure(
+def failure_at(
     file: MigrationFile,
     exc: Exception,
     parsed: ParsedFile | None,

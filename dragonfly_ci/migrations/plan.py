@@ -9,15 +9,19 @@ comments is a warning.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from dragonfly_ci.findings import Finding, Location
+from dragonfly_ci.migrations.cli_split import is_split_of
 from dragonfly_ci.migrations.cli_split import split as cli_split
 from dragonfly_ci.migrations.files import MigrationFile
 from dragonfly_ci.migrations.ledger import LedgerRow
 from dragonfly_ci.migrations.statements import ParsedFile, ParseFailure, may_need_no_transaction, parse
 from dragonfly_ci.rules import finding
+
+_PG_DELTA_NO_TRANSACTION = re.compile(r"\A--\s*pg-delta:\s*transaction\s*=\s*false\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -38,10 +42,24 @@ class PendingFile:
 
     @cached_property
     def outside_transaction(self) -> bool:
-        """Statements PostgreSQL refuses in a transaction: the file runs alone, outside the batch."""
+        """Statements PostgreSQL refuses in a transaction: the file runs alone, outside the batch.
+
+        A first line `-- pg-delta: transaction=false` asks for that too, as the
+        Supabase CLI honours it."""
+        if _PG_DELTA_NO_TRANSACTION.match(self.file.text):
+            return True
         if not may_need_no_transaction(self.file.text):
             return False
         return bool(self.parsed and self.parsed.needs_no_transaction)
+
+    @cached_property
+    def adds_enum_value(self) -> bool:
+        """ALTER TYPE ... ADD VALUE: the value is unusable until its transaction commits,
+        so the batch ends after this file (as `supabase db push`, a transaction per
+        file, lets later files use it)."""
+        if "value" not in self.file.text.lower() or not self.parsed:
+            return False
+        return any(s.kind == "AlterEnumStmt" and s.node.get("newVal") for s in self.parsed.statements)
 
     @cached_property
     def controls_transaction(self) -> bool:
@@ -60,10 +78,12 @@ class Plan:
         return any(f.severity.value == "error" for f in self.findings)
 
     def batches(self) -> list[list[PendingFile]]:
-        """Consecutive files share one transaction; a file that cannot run in one stands alone."""
+        """Consecutive files share one transaction; a file that cannot run in one stands
+        alone, and a file that adds an enum value ends its transaction."""
         batches: list[list[PendingFile]] = []
         for item in self.pending:
-            if item.outside_transaction or not batches or batches[-1][0].outside_transaction:
+            closed = not batches or batches[-1][0].outside_transaction or batches[-1][-1].adds_enum_value
+            if item.outside_transaction or closed:
                 batches.append([item])
             else:
                 batches[-1].append(item)
@@ -132,10 +152,12 @@ def _compare_applied(file: MigrationFile, row: LedgerRow) -> list[Finding]:
         )]
     current = cli_split(file.text)
     stored = list(row.statements)
-    if current == stored:
-        return []
+    if current == stored or is_split_of(file.text, stored):
+        return []  # the same file, perhaps split by another Supabase CLI version
     index = _first_difference(current, stored)
     line = _line_of_statement(file.text, current, index)
+    if index < len(current) and index < len(stored):
+        line += _first_differing_line(current[index], stored[index])
     if _canonical(current) == _canonical(stored):
         return [finding(
             "ledger/applied-migration-reformatted",
@@ -179,6 +201,14 @@ def _line_of_statement(text: str, statements: list[str], index: int) -> int:
             return text.count("\n", 0, found) + 1
         pos = found + len(needle)
     return text.rstrip().count("\n") + 1
+
+
+def _first_differing_line(current: str, stored: str) -> int:
+    """How many lines into the statement the first difference is."""
+    for i, (a, b) in enumerate(zip(current.splitlines(), stored.splitlines(), strict=False)):
+        if a != b:
+            return i
+    return min(current.count("\n"), stored.count("\n"))
 
 
 def _canonical(statements: list[str]) -> list:

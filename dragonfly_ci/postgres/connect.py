@@ -65,12 +65,18 @@ def with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(url, dbname=dbname)
 
 
-def connect(conninfo: str, *, autocommit: bool = False, purpose: str = "the database") -> psycopg.Connection:
-    """Connect or raise CouldNotCheck naming what could not be reached, password removed."""
+def connect(conninfo: str, *, autocommit: bool = False, purpose: str = "the database",
+            application_name: str = "dragonfly-ci") -> psycopg.Connection:
+    """Connect or raise CouldNotCheck naming what could not be reached, password removed.
+
+    application_name is a startup parameter, so RESET ALL keeps it (and the
+    lock holder stays identifiable in pg_stat_activity).
+    """
     import psycopg
 
     try:
-        return psycopg.connect(conninfo, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S)
+        return psycopg.connect(conninfo, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S,
+                               application_name=application_name)
     except (psycopg.Error, ValueError) as exc:
         message = scrub(str(exc).strip(), conninfo)
         raise CouldNotCheck(
