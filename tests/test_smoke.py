@@ -69,8 +69,12 @@ def api(reference_db: str) -> Iterator[FakePostgrest]:
 
 
 def with_smoke(root: Path, section: str) -> Project:
+    """The project file with `section` as its smoke: (replacing the one it ships with)."""
     config = root / "dragonfly.yml"
-    config.write_text(config.read_text() + section)
+    text = config.read_text()
+    if "\nsmoke:" in text:
+        text = text[: text.index("\nsmoke:") + 1]
+    config.write_text(text + section)
     return load_project(config)
 
 
@@ -127,7 +131,10 @@ def test_reference_critical_path_passes_and_leaves_nothing_behind(project, refer
     with psycopg.connect(reference_db) as conn:  # something that was there before must stay
         conn.execute("select ops.queue_job('nightly-report', '{}'::jsonb)")
     before = queue_state(reference_db)
-    result = smoke.run(with_smoke(project, REFERENCE_SMOKE), target(reference_db))
+    # The bundled dragonfly.yml, as shipped: its smoke: section is the reference path.
+    shipped = load_project(project / "dragonfly.yml")
+    assert len(shipped.smoke["steps"]) == 4
+    result = smoke.run(shipped, target(reference_db))
     assert result.findings == [] and result.passed()
     assert result.facts["steps"] == "4 run, 4 passed"
     assert result.facts["step 2: claim it"].startswith("passed in ")
@@ -479,9 +486,8 @@ def test_missing_api_configuration_fails_the_step_without_sending(project, refer
 
 
 def test_rules_can_regrade_smoke_findings(project, reference_db):
-    config = project / "dragonfly.yml"
-    config.write_text(config.read_text() + "rules:\n  smoke/step-failed: warning\n")
     section = steps("- name: fails\n  sql: select 1\n  expect: {value: 2}")
+    section += "rules:\n  smoke/step-failed: warning\n"
     result = smoke.run(with_smoke(project, section), target(reference_db))
     assert [f.severity for f in result.findings] == [Severity.WARNING] and result.passed()
 
