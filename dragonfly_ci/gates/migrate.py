@@ -146,9 +146,10 @@ def run(
                     if failure:
                         plan.findings.append(failure)
                 _describe(result, plan, applied)
+    # After a real run, pending notices would say "will be applied" of files that now are.
+    keep_pending = dry_run or plan.blocked
     result.findings = apply_overrides(
-        [f for f in plan.findings if not (f.rule == "ledger/pending" and not dry_run and not plan.blocked)],
-        project.rules)
+        [f for f in plan.findings if keep_pending or f.rule != "ledger/pending"], project.rules)
     result.duration_s = time.perf_counter() - started
     return result
 
@@ -168,9 +169,14 @@ def _describe(result: GateResult, plan: Plan, applied: list[str]) -> None:
 
 def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: ProgressSink,
            applied: list[str]) -> Finding | None:
-    """Apply every batch in order; stop at the first failure, which is returned."""
+    """Apply every batch in order; stop at the first failure, which is returned.
+
+    Round trips are what a long history costs: each file takes two (its
+    session reset and savepoint, then its text), and a batch's ledger rows,
+    its audit row and the COMMIT travel together at the end.
+    """
     from dragonfly_ci.migrations.apply import MigrationFailed, apply_file
-    from dragonfly_ci.migrations.ledger import record_run, record_version
+    from dragonfly_ci.migrations.ledger import run_insert_sql, versions_insert_sql
 
     for batch in plan.batches():
         started_at = datetime.now(timezone.utc)
@@ -180,25 +186,29 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
         try:
             if batch[0].outside_transaction:
                 item = batch[0]
-                _fresh_session(conn, options, local=False)
+                conn.execute(_fresh_session(options, local=False))
                 try:
                     apply_file(conn, item.file)
                 finally:
                     conn.execute("reset all")
-                conn.execute("begin")
-                record_version(conn, item.file.version, item.file.name, item.statements)
                 notify(Progress("file", item.file.display, time.perf_counter() - t0))
+                conn.execute("begin")
             else:
                 conn.execute("begin")
-                for item in batch:
+                for i, item in enumerate(batch):
                     t_file = time.perf_counter()
-                    _fresh_session(conn, options, local=True)
+                    release = "release savepoint dragonfly_file; " if i else ""
+                    conn.execute(release + _fresh_session(options, local=True)
+                                 + "; savepoint dragonfly_file")
                     _apply_in_batch(conn, item)
-                    record_version(conn, item.file.version, item.file.name, item.statements)
                     notify(Progress("file", item.file.display, time.perf_counter() - t_file))
-            record_run(conn, started_at=started_at, duration_ms=_ms(t0), outcome="applied",
-                       versions=versions, tool=f"dragonfly-ci {__version__}")
-            conn.execute("commit")
+                conn.execute("release savepoint dragonfly_file")
+            rows = [(p.file.version, p.file.name, p.statements) for p in batch]
+            conn.execute(
+                versions_insert_sql(conn, rows) + "; "
+                + run_insert_sql(conn, started_at=started_at, duration_ms=_ms(t0), outcome="applied",
+                                 versions=versions, tool=f"dragonfly-ci {__version__}")
+                + "; commit")
         except MigrationFailed as failed:
             _rollback(conn)
             _record_failure(conn, started_at, t0, versions, failed.finding.message)
@@ -212,28 +222,39 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
     return None
 
 
-def _fresh_session(conn: psycopg.Connection, options: dict, *, local: bool) -> None:
+def _fresh_session(options: dict, *, local: bool) -> str:
     """What each file starts from: settings reset (as the Supabase CLI does before every
     file, so a dump header's set_config cannot leak on), then our timeouts, which a
     file's own SET cannot carry past its end either."""
     scope = "local " if local else ""
-    conn.execute("reset all")
-    conn.execute(f"set {scope}lock_timeout = {_literal(options['lock_timeout'])}")
-    conn.execute(f"set {scope}statement_timeout = {_literal(options['statement_timeout'])}")
+    return (f"reset all; set {scope}lock_timeout = {_literal(options['lock_timeout'])}; "
+            f"set {scope}statement_timeout = {_literal(options['statement_timeout'])}")
 
 
 def _apply_in_batch(conn: psycopg.Connection, item: PendingFile) -> None:
-    """Run one file inside the batch transaction; on failure, raise it located."""
+    """Run one file inside the batch transaction, under the savepoint taken before it;
+    on failure, roll back to it and raise the failure located."""
     import psycopg
 
+    from dragonfly_ci.findings import Location
     from dragonfly_ci.migrations.apply import MigrationFailed, failure_at, locate_failure
+    from dragonfly_ci.migrations.plan import ends_transaction
+    from dragonfly_ci.rules import finding
 
-    conn.execute("savepoint dragonfly_file")
     if item.controls_transaction:
-        # The batch is the transaction: the file's own BEGIN/COMMIT must not end it.
+        # The batch is the transaction: the file's own BEGIN/COMMIT must not end it,
+        # and a ROLLBACK in a file cannot undo just that file: it fails the batch.
         parsed = item.parsed
         for stmt in parsed.statements:
-            if stmt.kind == "TransactionStmt":
+            if ends_transaction(stmt):
+                if stmt.node.get("kind") == "TRANS_STMT_ROLLBACK":
+                    conn.execute("rollback to savepoint dragonfly_file")
+                    raise MigrationFailed(finding(
+                        "migration/apply-failed",
+                        f"{item.file.display} rolls back its own transaction: it would apply nothing",
+                        location=Location(item.file.display, stmt.line, stmt.end_line, stmt.column),
+                        hint="remove the ROLLBACK (or the file): every file runs in the batch's "
+                        "transaction, and a failure there already undoes everything"))
                 continue
             try:
                 conn.execute(parsed.source.slice_bytes(stmt.start, stmt.end))
@@ -246,7 +267,6 @@ def _apply_in_batch(conn: psycopg.Connection, item: PendingFile) -> None:
         except psycopg.Error as exc:
             conn.execute("rollback to savepoint dragonfly_file")
             raise MigrationFailed(locate_failure(conn, item.file, exc)) from None
-    conn.execute("release savepoint dragonfly_file")
 
 
 def _record_failure(conn: psycopg.Connection, started_at: datetime, t0: float, versions: list[str],

@@ -55,8 +55,12 @@ def apply_files(
     import time
 
     outcome = ApplyOutcome(applied=[], outside_transaction=[])
-    for file in files:
+    for i, file in enumerate(files):
         started = time.perf_counter()
+        if i:
+            # As the Supabase CLI does: what one file SETs (a dump header's
+            # set_config('search_path', '', false)) must not leak into the next.
+            conn.execute("reset all")
         try:
             if apply_file(conn, file):
                 outcome.outside_transaction.append(file)

@@ -108,7 +108,20 @@ def record_version(conn: psycopg.Connection, version: str, name: str, statements
     conn.execute(INSERT_VERSION, (version, name, statements))
 
 
-def record_run(
+def versions_insert_sql(conn: psycopg.Connection, rows: list[tuple[str, str, list[str]]]) -> str:
+    """One INSERT of many ledger rows, as literal SQL, to send with other statements in one
+    round trip (the same columns and values the CLI's INSERT_MIGRATION_VERSION writes)."""
+    from psycopg import sql
+
+    values = sql.SQL(", ").join(
+        sql.SQL("({}, {}, {}::text[])").format(sql.Literal(v), sql.Literal(n), sql.Literal(s))
+        for v, n, s in rows
+    )
+    return sql.SQL("INSERT INTO supabase_migrations.schema_migrations(version, name, statements) "
+                   "VALUES {}").format(values).as_string(conn)
+
+
+def run_insert_sql(
     conn: psycopg.Connection,
     *,
     started_at: datetime,
@@ -117,14 +130,21 @@ def record_run(
     versions: list[str],
     tool: str,
     error: str | None = None,
-) -> None:
+) -> str:
+    """The audit row as literal SQL, to send with the batch's last statements."""
+    from psycopg import sql
+
     who = provenance()
-    conn.execute(
+    values = [started_at, duration_ms, outcome, versions, who["actor"], who["commit_sha"],
+              who["run_url"], tool, error]
+    return sql.SQL(
         "insert into dragonfly.migration_runs (started_at, duration_ms, outcome, versions, actor, "
-        "commit_sha, run_url, tool, error) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (started_at, duration_ms, outcome, versions, who["actor"], who["commit_sha"],
-         who["run_url"], tool, error),
-    )
+        "commit_sha, run_url, tool, error) values ({}, {}, {}, {}::text[], {}, {}, {}, {}, {})"
+    ).format(*map(sql.Literal, values)).as_string(conn)
+
+
+def record_run(conn: psycopg.Connection, **fields: object) -> None:
+    conn.execute(run_insert_sql(conn, **fields))
 
 
 def read_runs(conn: psycopg.Connection, limit: int = 5) -> list[RunRecord]:

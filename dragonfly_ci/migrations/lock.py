@@ -49,6 +49,7 @@ def _holder(conn: psycopg.Connection) -> str:
     row = conn.execute(
         "select a.pid, a.application_name, a.backend_start from pg_locks l "
         "join pg_stat_activity a using (pid) where l.locktype = 'advisory' and l.granted "
+        "and l.database = (select oid from pg_database where datname = current_database()) "
         "and l.classid = %s::bigint::oid and l.objid = %s::bigint::oid and l.objsubid = 1",
         (high, low),
     ).fetchone()

@@ -18,10 +18,33 @@ from dragonfly_ci.migrations.cli_split import is_split_of
 from dragonfly_ci.migrations.cli_split import split as cli_split
 from dragonfly_ci.migrations.files import MigrationFile
 from dragonfly_ci.migrations.ledger import LedgerRow
-from dragonfly_ci.migrations.statements import ParsedFile, ParseFailure, may_need_no_transaction, parse
+from dragonfly_ci.migrations.statements import (
+    ParsedFile,
+    ParseFailure,
+    Statement,
+    may_need_no_transaction,
+    parse,
+)
 from dragonfly_ci.rules import finding
 
+# Words every transaction-control statement starts with (END; also closes PL/pgSQL
+# blocks, so it only makes a file a candidate; the parse decides).
+_MAYBE_TRANSACTION_CONTROL = re.compile(
+    r"\b(commit|rollback|abort|savepoint|release|prepare\s+transaction)\b|\bbegin\s*(work|transaction)?\s*;"
+    r"|\bstart\s+transaction\b|\bend\s*(work|transaction)?\s*;",
+    re.IGNORECASE,
+)
 _PG_DELTA_NO_TRANSACTION = re.compile(r"\A--\s*pg-delta:\s*transaction\s*=\s*false\s*$", re.MULTILINE)
+
+
+# BEGIN, START TRANSACTION, COMMIT/END and ROLLBACK/ABORT; savepoints stay valid in a batch.
+_ENDS_OR_BEGINS = {"TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK",
+                   "TRANS_STMT_PREPARE", "TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED"}
+
+
+def ends_transaction(stmt: Statement) -> bool:
+    """A statement that would begin or end the batch's transaction."""
+    return stmt.kind == "TransactionStmt" and stmt.node.get("kind") in _ENDS_OR_BEGINS
 
 
 @dataclass
@@ -63,8 +86,11 @@ class PendingFile:
 
     @cached_property
     def controls_transaction(self) -> bool:
-        """The file says BEGIN/COMMIT itself: run its statements one by one, without those."""
-        return bool(self.parsed) and any(s.kind == "TransactionStmt" for s in self.parsed.statements)
+        """The file says BEGIN/COMMIT itself: run its statements one by one, without those.
+        Only files whose text could hold such a statement are parsed to know."""
+        if not _MAYBE_TRANSACTION_CONTROL.search(self.file.text):
+            return False
+        return bool(self.parsed) and any(ends_transaction(s) for s in self.parsed.statements)
 
 
 @dataclass

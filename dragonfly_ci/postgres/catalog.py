@@ -18,7 +18,7 @@ Supports PostgreSQL 15 and later (TABLES IN SCHEMA publications arrived in 15).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -464,10 +464,15 @@ join pg_namespace n on n.oid = c.relnamespace
 where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and {_USER_SCHEMA.format(n='n')}
 """
 
+# A DEFAULT cannot refer to columns (PostgreSQL refuses "cannot use column
+# reference in DEFAULT expression"), so defaults are deparsed without their
+# relation, which spares opening (and, in a fresh session, building the relcache
+# entry of) every table that has one; the text is the same. Generation
+# expressions do refer to columns and keep theirs.
 _COLUMNS_SQL = f"""
 select a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
     format_type(a.atttypid, null),
-    case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end,
+    case when a.attgenerated = '' then pg_get_expr(ad.adbin, 0) end,
     nullif(a.attidentity::text, ''),
     case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end,
     nullif(a.attgenerated::text, ''),
@@ -512,12 +517,32 @@ _CONSTRAINT_TYPES = {
 
 _CONSTRAINTS_SQL = f"""
 select n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
-    pg_get_constraintdef(con.oid)
+    {{definition}}
 from pg_constraint con
 join pg_class c on c.oid = con.conrelid
 join pg_namespace n on n.oid = c.relnamespace
 where {_USER_SCHEMA.format(n='n')}
 """
+
+# PostgreSQL 18 records every NOT NULL as a constraint: thousands of rows, each
+# costing pg_get_constraintdef a catalog scan of its own. For the plain ones its
+# text is 'NOT NULL ' || quote_ident(column) [|| ' NO INHERIT'] (ruleutils.c,
+# CONSTRAINT_NOTNULL), so that is spelled here; NOT VALID, NOT ENFORCED or
+# deferrable ones, which get more words, still go through pg_get_constraintdef.
+_NOT_NULL_DEFINITION = """case when con.contype = 'n' and con.convalidated and con.conenforced
+        and not con.condeferrable and not con.condeferred
+        and array_length(con.conkey, 1) = 1
+    then 'NOT NULL ' || (select quote_ident(att.attname::text) from pg_attribute att
+                         where att.attrelid = con.conrelid and att.attnum = con.conkey[1])
+        || case when con.connoinherit then ' NO INHERIT' else '' end
+    else pg_get_constraintdef(con.oid)
+end"""
+
+
+def _constraints_sql(server_version: int) -> str:
+    """The constraints query; conenforced (and catalogued NOT NULLs) arrived in 18."""
+    definition = _NOT_NULL_DEFINITION if server_version >= 180000 else "pg_get_constraintdef(con.oid)"
+    return _CONSTRAINTS_SQL.replace("{definition}", definition)
 
 _POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 
@@ -672,8 +697,9 @@ def take_snapshot(conn: psycopg.Connection) -> Snapshot:
         with _catalog_transaction(conn, read_only=True):
             results = _fetch_all(conn, [
                 _VERSION_SQL, _SCHEMAS_SQL, _FUNCTIONS_SQL, _RELATIONS_SQL, _COLUMNS_SQL,
-                _INDEXES_SQL, _CONSTRAINTS_SQL, _POLICIES_SQL, _TRIGGERS_SQL, _EXTENSIONS_SQL,
-                _ROLES_SQL, _TYPES_SQL, _PUBLICATIONS_SQL, _EVENT_TRIGGERS_SQL,
+                _INDEXES_SQL, _constraints_sql(conn.info.server_version), _POLICIES_SQL,
+                _TRIGGERS_SQL, _EXTENSIONS_SQL, _ROLES_SQL, _TYPES_SQL, _PUBLICATIONS_SQL,
+                _EVENT_TRIGGERS_SQL,
             ])
     except psycopg.Error as exc:
         raise CouldNotCheck(f"could not read the database catalog: {scrub(str(exc).strip())}") from exc
@@ -681,24 +707,27 @@ def take_snapshot(conn: psycopg.Connection) -> Snapshot:
     ((version,),), *results = results
     (schemas, functions, relations, columns, indexes, constraints, policies, triggers,
      extensions, roles, types, publications, event_triggers) = results
+    make_index, make_constraint, make_policy, make_trigger = _INDEX, _CONSTRAINT, _POLICY, _TRIGGER
+    types_of, commands, enabled_as, sort = _CONSTRAINT_TYPES, _POLICY_COMMANDS, _ENABLED, _sorted
     return Snapshot(
         server_version=version.split()[0],  # packagers append "(Ubuntu 17.2-1)" and the like
         schemas=_keyed(Schema(r[0], r[1], r[2], _pairs(r[3])) for r in schemas),
         functions=_keyed(_function(r) for r in functions),
-        relations=_keyed(_relations(relations, columns)),
-        indexes=_keyed(Index(*r) for r in indexes),
-        constraints=_keyed(
-            Constraint(s, t, name, _CONSTRAINT_TYPES.get(kind, kind), definition)
+        relations=_by_key(_relations(relations, columns)),
+        indexes=_by_key([(f"{r[0]}.{r[2]}", make_index(r)) for r in indexes]),
+        constraints=_by_key([
+            (f"{s}.{t}.{name}", make_constraint((s, t, name, types_of.get(kind, kind), definition)))
             for s, t, name, kind, definition in constraints
-        ),
-        policies=_keyed(
-            Policy(s, t, name, _POLICY_COMMANDS[cmd], permissive, _sorted(roles), using, check)
+        ]),
+        policies=_by_key([
+            (f"{s}.{t}.{name}", make_policy(
+                (s, t, name, commands[cmd], permissive, sort(roles), using, check)))
             for s, t, name, cmd, permissive, roles, using, check in policies
-        ),
-        triggers=_keyed(
-            Trigger(s, t, name, definition, _ENABLED[enabled])
+        ]),
+        triggers=_by_key([
+            (f"{s}.{t}.{name}", make_trigger((s, t, name, definition, enabled_as[enabled])))
             for s, t, name, definition, enabled in triggers
-        ),
+        ]),
         extensions=_keyed(Extension(*r) for r in extensions),
         roles=_keyed(
             Role(name, sup, inherit, login, bypass, _sorted(member_of), _sorted(inherited))
@@ -726,9 +755,55 @@ def _key(obj: Any) -> str:
     return obj.name
 
 
+def _first(pair: tuple[str, Any]) -> str:
+    return pair[0]
+
+
+def _by_key(pairs: list[tuple[str, _T]]) -> dict[str, _T]:
+    """(key, object) pairs by key, in key order, so to_dict and its JSON come out the same every time."""
+    pairs.sort(key=_first)
+    return dict(pairs)
+
+
 def _keyed(objects: Iterable[_T]) -> dict[str, _T]:
-    """By key, in key order, so to_dict and its JSON come out the same every time."""
-    return dict(sorted(((_key(o), o) for o in objects), key=lambda pair: pair[0]))
+    return _by_key([(_key(o), o) for o in objects])
+
+
+def _maker(cls: type[_T], names: tuple[str, ...]) -> Callable[[Sequence[Any]], _T]:
+    """A constructor from values in the order of `names`, for the thousands of rows of a snapshot.
+
+    The frozen dataclasses' __init__ sets each field through object.__setattr__;
+    filling the instance's __dict__ at once gives the very same object (fields,
+    equality, hash, asdict) for half the time. Only while `names` are exactly the
+    class's fields and nothing runs after __init__; otherwise the plain constructor.
+    """
+    plain = (
+        tuple(f.name for f in fields(cls)) != names  # type: ignore[arg-type]
+        or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__")
+    )
+    if plain:
+        return lambda values: cls(**dict(zip(names, values, strict=True)))
+    new = object.__new__
+
+    def make(values: Sequence[Any]) -> _T:
+        obj = new(cls)
+        obj.__dict__.update(zip(names, values, strict=True))
+        return obj
+
+    return make
+
+
+_COLUMN = _maker(Column, ("name", "type", "not_null", "default", "identity", "generated", "collation",
+                          "comment", "privileges", "generated_kind", "base_type"))
+_RELATION = _maker(Relation, ("schema", "name", "kind", "columns", "rls_enabled", "rls_forced", "owner",
+                              "privileges", "comment", "definition", "extension", "options", "unlogged",
+                              "parents", "partition_key", "partition_bound"))
+_INDEX = _maker(Index, ("schema", "table", "name", "definition", "is_primary", "is_unique", "constraint"))
+_CONSTRAINT = _maker(Constraint, ("schema", "table", "name", "type", "definition"))
+_POLICY = _maker(Policy, ("schema", "table", "name", "command", "permissive", "roles", "using", "with_check"))
+_TRIGGER = _maker(Trigger, ("schema", "table", "name", "definition", "enabled"))
+_IDENTITIES = {"a": "always", "d": "by default"}
+_GENERATED = {"s": "stored", "v": "virtual"}
 
 
 def _function(row: tuple[Any, ...]) -> Function:
@@ -766,43 +841,28 @@ def _function(row: tuple[Any, ...]) -> Function:
     )
 
 
-def _relations(rows: list[tuple[Any, ...]], column_rows: list[tuple[Any, ...]]) -> Iterator[Relation]:
+def _relations(rows: list[tuple[Any, ...]],
+               column_rows: list[tuple[Any, ...]]) -> list[tuple[str, Relation]]:
+    """(qualified name, Relation) pairs."""
+    make_column, identities, generated_kinds, pairs = _COLUMN, _IDENTITIES, _GENERATED, _pairs
     columns: dict[int, list[Column]] = defaultdict(list)
     for (oid, name, type_, not_null, base_type, default, identity, generated, generated_kind, collation,
          comment, privileges) in column_rows:
-        columns[oid].append(Column(
-            name=name,
-            type=type_,
-            base_type=base_type,
-            not_null=not_null,
-            default=default,
-            identity={"a": "always", "d": "by default"}.get(identity),
-            generated=generated,
-            collation=collation,
-            comment=comment,
-            privileges=_pairs(privileges),
-            generated_kind={"s": "stored", "v": "virtual"}.get(generated_kind),
-        ))
-    for (oid, schema, name, kind, rls, rls_forced, owner, privileges, comment, definition,
-         extension, options, unlogged, parents, partition_key, partition_bound) in rows:
-        yield Relation(
-            schema=schema,
-            name=name,
-            kind=_RELATION_KINDS[kind],
-            columns=tuple(columns.get(oid, ())),
-            rls_enabled=rls,
-            rls_forced=rls_forced,
-            owner=owner,
-            privileges=_pairs(privileges),
-            comment=comment,
-            definition=definition,
-            extension=extension,
-            options=_sorted(options),
-            unlogged=unlogged,
-            parents=tuple(parents),
-            partition_key=partition_key,
-            partition_bound=partition_bound,
-        )
+        columns[oid].append(make_column((
+            name, type_, not_null, default, identities.get(identity), generated, collation, comment,
+            pairs(privileges) if privileges else (), generated_kinds.get(generated_kind), base_type,
+        )))
+    make_relation, kinds = _RELATION, _RELATION_KINDS
+    no_columns: tuple[Column, ...] = ()
+    return [
+        (f"{schema}.{name}", make_relation((
+            schema, name, kinds[kind], tuple(columns.get(oid, no_columns)), rls, rls_forced, owner,
+            pairs(privileges), comment, definition, extension, _sorted(options), unlogged,
+            tuple(parents), partition_key, partition_bound,
+        )))
+        for (oid, schema, name, kind, rls, rls_forced, owner, privileges, comment, definition,
+             extension, options, unlogged, parents, partition_key, partition_bound) in rows
+    ]
 
 
 def _type(row: tuple[Any, ...]) -> Type:

@@ -49,6 +49,10 @@ def open_shadow(url: str | None, platform: str, *, prefix: str = "shadow") -> It
     try:
         with connect(server.conninfo(dbname), autocommit=True, purpose="the shadow database") as conn:
             bootstrap(conn, platform)
+        # A new session starts from the database settings the bootstrap made (the search
+        # path with `extensions`), as the Supabase CLI's session does on a hosted project;
+        # RESET ALL between files returns to them.
+        with connect(server.conninfo(dbname), autocommit=True, purpose="the shadow database") as conn:
             yield Shadow(server, dbname, conn, platform)
     finally:
         drop_database(server, dbname)
