@@ -12,12 +12,15 @@ These tests need the CLI: `bash tests/supabase_cli/install.sh` (or
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from dragonfly_ci.cli import main
 from dragonfly_ci.migrations.cli_split import is_split_of, scanner_buffer_error, split
 from dragonfly_ci.postgres.connect import connect
 from dragonfly_ci.postgres.platform import bootstrap
@@ -200,3 +203,55 @@ def test_parse_migration_list_text_table() -> None:
         MigrationRow("20240101000000", "20240101000000", "2024-01-01 00:00:00"),
     ]
     assert parse_migration_list('{"migrations":[],"message":"Migrations listed"}') == []
+
+
+# --- migrate and db push share one ledger, both ways round ------------------------------
+
+VERSIONS = sorted(p.name.split("_")[0] for p in REFERENCE_MIGRATIONS.glob("*.sql"))
+
+
+def _bootstrapped(server, database: str) -> str:
+    with connect(server.conninfo(database), autocommit=True) as conn:
+        bootstrap(conn, "supabase")
+    return server.url(database)
+
+
+def _migrate(workdir: Path, *args: str, monkeypatch, capsys) -> tuple[int, dict]:
+    shutil.copy(REPO / "dragonfly.yml", workdir / "dragonfly.yml")
+    (workdir / ".git").mkdir(exist_ok=True)
+    monkeypatch.chdir(workdir)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    code = main(["migrate", *args, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_after_our_migrate_the_cli_has_nothing_to_do(cli, tcp_server, database, tmp_path, monkeypatch,
+                                                     capsys):
+    url = _bootstrapped(tcp_server, database)
+    workdir = project(tmp_path / "work", REFERENCE_MIGRATIONS)
+    code, report = _migrate(workdir, "--db-url", url, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, report
+
+    rows = cli.migration_list(url, workdir)
+    assert sorted(r.remote for r in rows) == VERSIONS
+    assert all(r.local == r.remote for r in rows)
+    pushed = cli.db_push(url, workdir)
+    assert "Remote database is up to date" in pushed.stdout + pushed.stderr
+
+
+def test_after_the_cli_pushes_our_status_finds_no_false_edits(cli, tcp_server, database, tmp_path,
+                                                              monkeypatch, capsys):
+    url = _bootstrapped(tcp_server, database)
+    workdir = project(tmp_path / "work", REFERENCE_MIGRATIONS)
+    cli.db_push(url, workdir)
+    code, report = _migrate(workdir, "status", "--db-url", url, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, report
+    assert report["findings"] == []  # nothing pending, nothing edited, nothing unknown
+    assert report["facts"]["applied"] == str(len(VERSIONS))
+
+    # And an edit after the CLI's push is caught, at its line.
+    path = workdir / "supabase" / "migrations" / sorted(p.name for p in REFERENCE_MIGRATIONS.glob("*.sql"))[1]
+    path.write_text(path.read_text().replace("p_limit < 1", "p_limit < 2", 1))
+    code, report = _migrate(workdir, "status", "--db-url", url, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1
+    assert [f["rule"] for f in report["findings"]] == ["ledger/applied-migration-edited"]
