@@ -198,9 +198,9 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
                 for i, item in enumerate(batch):
                     t_file = time.perf_counter()
                     release = "release savepoint dragonfly_file; " if i else ""
-                    conn.execute(release + _fresh_session(options, local=True)
-                                 + "; savepoint dragonfly_file")
-                    _apply_in_batch(conn, item)
+                    # Sent in front of the file's own text, in the same round trip.
+                    prefix = release + _fresh_session(options, local=True) + "; savepoint dragonfly_file;\n"
+                    _apply_in_batch(conn, item, prefix)
                     notify(Progress("file", item.file.display, time.perf_counter() - t_file))
                 conn.execute("release savepoint dragonfly_file")
             rows = [(p.file.version, p.file.name, p.statements) for p in batch]
@@ -231,9 +231,9 @@ def _fresh_session(options: dict, *, local: bool) -> str:
             f"set {scope}statement_timeout = {_literal(options['statement_timeout'])}")
 
 
-def _apply_in_batch(conn: psycopg.Connection, item: PendingFile) -> None:
-    """Run one file inside the batch transaction, under the savepoint taken before it;
-    on failure, roll back to it and raise the failure located."""
+def _apply_in_batch(conn: psycopg.Connection, item: PendingFile, prefix: str) -> None:
+    """Run one file inside the batch transaction after `prefix` (its session reset and
+    savepoint); on failure, roll back to the savepoint and raise the failure located."""
     import psycopg
 
     from dragonfly_ci.findings import Location
@@ -245,6 +245,7 @@ def _apply_in_batch(conn: psycopg.Connection, item: PendingFile) -> None:
         # The batch is the transaction: the file's own BEGIN/COMMIT must not end it,
         # and a ROLLBACK in a file cannot undo just that file: it fails the batch.
         parsed = item.parsed
+        conn.execute(prefix)
         for stmt in parsed.statements:
             if ends_transaction(stmt):
                 if stmt.node.get("kind") == "TRANS_STMT_ROLLBACK":
@@ -263,10 +264,10 @@ def _apply_in_batch(conn: psycopg.Connection, item: PendingFile) -> None:
                 raise MigrationFailed(failure_at(item.file, exc, parsed, stmt)) from None
     else:
         try:
-            conn.execute(item.file.text)
+            conn.execute(prefix + item.file.text)
         except psycopg.Error as exc:
             conn.execute("rollback to savepoint dragonfly_file")
-            raise MigrationFailed(locate_failure(conn, item.file, exc)) from None
+            raise MigrationFailed(locate_failure(conn, item.file, exc, len(prefix))) from None
 
 
 def _record_failure(conn: psycopg.Connection, started_at: datetime, t0: float, versions: list[str],

@@ -119,14 +119,16 @@ def _parse_if_needed(file: MigrationFile, text: str) -> ParsedFile | None:
         return None  # PostgreSQL will report the syntax error with its position
 
 
-def locate_failure(conn: psycopg.Connection, file: MigrationFile, exc: Exception) -> Finding:
+def locate_failure(conn: psycopg.Connection, file: MigrationFile, exc: Exception,
+                   prefix_chars: int = 0) -> Finding:
     """The finding for a file that failed with `exc`, at the line that failed.
 
     The database must be as it was before the file ran (rolled back, or rolled
-    back to a savepoint taken before it); it is left that way.
+    back to a savepoint taken before it); it is left that way. `prefix_chars`:
+    how much SQL was sent in front of the file's text in the same query.
     """
     if getattr(exc.diag, "statement_position", None):
-        return failure_at(file, exc, None, None)
+        return failure_at(file, exc, None, None, prefix_chars)
     try:
         parsed = parse(file.text)
     except ParseFailure:
@@ -181,6 +183,7 @@ def failure_at(
     exc: Exception,
     parsed: ParsedFile | None,
     stmt: Statement | None,
+    prefix_chars: int = 0,
 ) -> Finding:
     diag = exc.diag
     source = parsed.source if parsed else None
@@ -188,7 +191,7 @@ def failure_at(
     end_line = None
     position = getattr(diag, "statement_position", None)
     if position:
-        char = int(position) - 1
+        char = max(int(position) - 1 - prefix_chars, 0)
         if stmt is not None and source is not None:
             char += source.char_of_byte(stmt.start)
         if source is None:
