@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the definitions their SQL files produce.",
     )
     doctor.add_argument("--shadow-url", metavar="URL", help="as for contract-gate (for dashboard views)")
-    doctor.set_defaults(run=_doctor)
+    doctor.set_defaults(run=_live_gate("doctor", shadow_url="shadow_url"))
 
     drift = commands.add_parser(
         "schema-consistency", aliases=["drift"], parents=[common, _target_options()], epilog=EPILOG,
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "migrations create that the database lacks, and objects that differ.",
     )
     drift.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
-    drift.set_defaults(run=_drift)
+    drift.set_defaults(run=_live_gate("drift", shadow_url="shadow_url"))
 
     env_doctor = commands.add_parser(
         "env-doctor", parents=[common], epilog=EPILOG,
@@ -117,14 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
         "smoke", parents=[common, _target_options()], epilog=EPILOG,
         help="run the project's smoke checks (SQL in a rolled-back transaction, HTTP, probes)",
     )
-    smoke.set_defaults(run=_smoke)
+    smoke.set_defaults(run=_live_gate("smoke"))
 
     prod = commands.add_parser(
         "prod-gate", parents=[common, _target_options()], epilog=EPILOG,
         help="the verify phase: ledger, doctor, schema consistency and env-doctor in one gate",
     )
     prod.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
-    prod.set_defaults(run=_prod_gate)
+    prod.set_defaults(run=_live_gate("prod_gate", strict="strict", shadow_url="shadow_url"))
 
     preflight = commands.add_parser(
         "preflight", parents=[common, _target_options()], epilog=EPILOG,
@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preflight.add_argument("--fail-fast", action="store_true", help="stop at the first failed step")
     preflight.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
-    preflight.set_defaults(run=_preflight)
+    preflight.set_defaults(run=_live_gate(
+        "preflight", strict="strict", fail_fast="fail_fast", shadow_url="shadow_url"))
 
     migrations = commands.add_parser("migrations", help="check the migration files themselves")
     migrations_commands = migrations.add_subparsers(dest="migrations_command", metavar="<command>",
@@ -238,24 +239,6 @@ def _migrate(args: argparse.Namespace) -> int:
     return _report(result, args)
 
 
-def _doctor(args: argparse.Namespace) -> int:
-    from dragonfly_ci.config import load_project
-    from dragonfly_ci.gates import doctor
-
-    project = load_project(args.project_file)
-    target = _target(project, args)
-    return _report(doctor.run(project, target, shadow_url=args.shadow_url), args)
-
-
-def _drift(args: argparse.Namespace) -> int:
-    from dragonfly_ci.config import load_project
-    from dragonfly_ci.gates import drift
-
-    project = load_project(args.project_file)
-    target = _target(project, args)
-    return _report(drift.run(project, target, shadow_url=args.shadow_url), args)
-
-
 def _env_doctor(args: argparse.Namespace) -> int:
     from dragonfly_ci.config import load_project
     from dragonfly_ci.gates import env_doctor
@@ -275,32 +258,24 @@ def _mask(secrets: list[str], args: argparse.Namespace) -> None:
             core.set_secret(secret)
 
 
-def _smoke(args: argparse.Namespace) -> int:
-    from dragonfly_ci.config import load_project
-    from dragonfly_ci.gates import smoke
+def _live_gate(gate: str, **options: str) -> Callable[[argparse.Namespace], int]:
+    """A command that runs gates/<gate>.py's run(project, target, ...) on --db-url/--env.
 
-    project = load_project(args.project_file)
-    return _report(smoke.run(project, _target(project, args)), args)
+    `options` maps run()'s keyword arguments to the attributes of the parsed arguments.
+    """
 
+    def command(args: argparse.Namespace) -> int:
+        import importlib
 
-def _prod_gate(args: argparse.Namespace) -> int:
-    from dragonfly_ci.config import load_project
-    from dragonfly_ci.gates import prod_gate
+        from dragonfly_ci.config import load_project
 
-    project = load_project(args.project_file)
-    target = _target(project, args)
-    return _report(prod_gate.run(project, target, strict=args.strict, shadow_url=args.shadow_url), args)
+        project = load_project(args.project_file)
+        target = _target(project, args)
+        module = importlib.import_module(f"dragonfly_ci.gates.{gate}")
+        kwargs = {key: getattr(args, attr) for key, attr in options.items()}
+        return _report(module.run(project, target, **kwargs), args)
 
-
-def _preflight(args: argparse.Namespace) -> int:
-    from dragonfly_ci.config import load_project
-    from dragonfly_ci.gates import preflight
-
-    project = load_project(args.project_file)
-    target = _target(project, args)
-    result = preflight.run(project, target, strict=args.strict, fail_fast=args.fail_fast,
-                           shadow_url=args.shadow_url)
-    return _report(result, args)
+    return command
 
 
 def _rollback_new(args: argparse.Namespace) -> int:
