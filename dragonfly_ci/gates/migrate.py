@@ -23,6 +23,8 @@ from dragonfly_ci.findings import GateResult
 from dragonfly_ci.rules import apply_overrides
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import psycopg
 
     from dragonfly_ci.findings import Finding
@@ -171,10 +173,21 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
            applied: list[str]) -> Finding | None:
     """Apply every batch in order; stop at the first failure, which is returned.
 
-    Round trips are what a long history costs: each file takes two (its
-    session reset and savepoint, then its text), and a batch's ledger rows,
-    its audit row and the COMMIT travel together at the end.
+    Round trips are what a long history costs: each file takes one (its
+    session reset and savepoint travel in front of its text), and a batch's
+    ledger rows, its audit row and the COMMIT travel together at the end.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    # The ledger's statements (the CLI's split, pure Python) are only needed when a
+    # batch commits: work them out while the server runs the files.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        split = pool.submit(lambda: [p.statements for p in plan.pending])
+        return _apply_batches(conn, plan, options, notify, applied, split)
+
+
+def _apply_batches(conn: psycopg.Connection, plan: Plan, options: dict, notify: ProgressSink,
+                   applied: list[str], split: Future) -> Finding | None:
     from dragonfly_ci.migrations.apply import MigrationFailed, apply_file
     from dragonfly_ci.migrations.ledger import run_insert_sql, versions_insert_sql
 
@@ -203,6 +216,7 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
                     _apply_in_batch(conn, item, prefix)
                     notify(Progress("file", item.file.display, time.perf_counter() - t_file))
                 conn.execute("release savepoint dragonfly_file")
+            split.result()  # the statements are ready (cached on each file)
             rows = [(p.file.version, p.file.name, p.statements) for p in batch]
             conn.execute(
                 versions_insert_sql(conn, rows) + "; "
