@@ -247,11 +247,9 @@ def url_password(value: str) -> str | None:
 
 def resolve_target(project: Project, *, db_url: str | None, env: str | None,
                    environ: Mapping[str, str] | None = None) -> Target:
-    if db_url and env:
-        raise BadInput("give --db-url or --env, not both")
-    if db_url:
-        return Target(db_url)
     if not env:
+        if db_url:
+            return Target(db_url)
         raise BadInput("no database given", hint="pass --db-url URL, or --env NAME for an "
                        "environment declared in dragonfly.yml")
     spec = environment(project, env)
@@ -259,7 +257,8 @@ def resolve_target(project: Project, *, db_url: str | None, env: str | None,
     if variables.dotenv is not None:
         variables.dotenv.raise_first()
     variable = spec.db_url_env
-    url = (variables.get(variable) or "").strip()
+    # --db-url overrides the environment's database; its other variables still apply.
+    url = (db_url or variables.get(variable) or "").strip()
     if not url:
         state = "is set but empty" if variable in variables.values else "is not set"
         origin = variables.origins.get(variable) or Origin()

@@ -711,12 +711,21 @@ def test_env_resolves_the_url_from_the_named_variable(project, db, monkeypatch, 
     assert len(db.ledger()) == len(files_of(project))
 
 
+def test_db_url_overrides_the_environments_database(project, db, monkeypatch, capsys):
+    write_environments(project)
+    monkeypatch.delenv("STAGING_DB", raising=False)  # the environment's own URL is not needed
+    code, report, _, err = migrate(project, "--env", "staging", "--db-url", db.url,
+                                   monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, (report, err)
+    assert report["facts"]["database"].endswith("(environment staging)")
+    assert len(db.ledger()) == len(files_of(project))
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--env", "staging"], "$STAGING_DB is not set"),
     (["--env", "prod"], "unknown environment 'prod' (known: staging)"),
-    (["--env", "staging", "--db-url", "postgresql://postgres@localhost/postgres"], "not both"),
     ([], "no database given"),
-], ids=["variable unset", "unknown environment", "both", "neither"])
+], ids=["variable unset", "unknown environment", "neither"])
 def test_bad_targets_are_bad_input(project, db, args, message, monkeypatch, capsys):
     write_environments(project)
     monkeypatch.delenv("STAGING_DB", raising=False)

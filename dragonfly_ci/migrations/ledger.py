@@ -5,8 +5,8 @@ Supabase CLI does (the SQL below is the CLI's, pkg/migration/history.go), so a
 team can mix `dragonfly-ci migrate` with `supabase db push`. Hosted projects
 add `created_by`, `idempotency_key` and `rollback`; we read `created_by` when
 present and never alter Supabase's table. What we add lives in our own schema,
-`dragonfly`: one row per migrate run that changed (or tried to change) the
-database.
+`dragonfly`: one row per transaction a migrate run committed (usually one; a
+file that must run alone gets its own) or tried and rolled back.
 """
 
 from __future__ import annotations
