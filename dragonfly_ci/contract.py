@@ -7,13 +7,13 @@ every type spelling is normalised by PostgreSQL itself (`TEXT[]`, `_text` and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dragonfly_ci.errors import BadInput
+from dragonfly_ci.sql_text import quote_ident
 from dragonfly_ci.yamldoc import Document, load
 
 if TYPE_CHECKING:
@@ -229,16 +229,3 @@ def parse_return(text: str, file: str, line: int) -> ParsedReturn:
     returned = stmt["returnType"]
     return ParsedReturn(bool(returned.get("setof")), type_text(returned), None)
 
-
-_PLAIN_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier the way PostgreSQL's quote_ident does."""
-    from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
-
-    if _PLAIN_IDENT.fullmatch(name) and name not in (
-        RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS
-    ):
-        return name
-    return '"' + name.replace('"', '""') + '"'

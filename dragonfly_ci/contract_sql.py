@@ -8,11 +8,9 @@ resolved by PostgreSQL, so the script compares exactly what the gate compares.
 
 from __future__ import annotations
 
-from dragonfly_ci.contract import Contract, Rpc, quote_ident
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+from dragonfly_ci.contract import Contract, Rpc
+from dragonfly_ci.sql_text import quote_ident
+from dragonfly_ci.sql_text import quote_literal as _lit
 
 
 def _fmt(text: str) -> str:

@@ -316,7 +316,7 @@ class _Drift:
             return _privilege_change(f.label, have, want, live)
         if isinstance(have, str) and isinstance(want, str) and ("\n" in have or "\n" in want):
             # Bodies and view definitions: say where, not the whole text.
-            first = _first_difference(have, want)
+            first = first_differing_line(have, want)
             if first is None:
                 return f"{f.label} differs {live} in whitespace only"
             line, a, b = first
@@ -335,7 +335,7 @@ def _words(value: Any) -> str:
     return str(value)
 
 
-def _first_difference(a: str, b: str) -> tuple[int, str, str] | None:
+def first_differing_line(a: str, b: str) -> tuple[int, str, str] | None:
     """The 1-based number of the first line where two texts differ beyond indentation,
     and that line of each; None when they differ only in whitespace."""
     lines_a = [line.strip() for line in a.splitlines()]

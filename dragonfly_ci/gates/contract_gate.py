@@ -21,8 +21,8 @@ def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
     from dragonfly_ci.checks.contract import check_contract
     from dragonfly_ci.contract import load_contract, resolve
     from dragonfly_ci.migrations.files import discover
-    from dragonfly_ci.migrations.sources import build_index
-    from dragonfly_ci.postgres.catalog import resolve_types, take_snapshot
+    from dragonfly_ci.migrations.sources import located_index
+    from dragonfly_ci.postgres.catalog import take_snapshot
     from dragonfly_ci.postgres.shadow import build_from_migrations
 
     started = time.perf_counter()
@@ -63,8 +63,7 @@ def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
         else:
             snapshot = take_snapshot(shadow.conn)
             resolved = resolve(contract, shadow.conn)
-            sources = build_index(files)
-            sources.normalise_args(resolve_types(shadow.conn, sources.written_types()))
+            sources = located_index(files, shadow.conn)
             result.findings += check_contract(resolved, snapshot, sources, project.exposed_schemas)
             result.facts["contract"] = f"{contract.display}: " + ", ".join([
                 plural(len(contract.rpcs), "RPC"), plural(len(contract.tables), "table"),

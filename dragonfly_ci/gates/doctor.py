@@ -30,8 +30,8 @@ def run(project: Project, target: Target, *, shadow_url: str | None = None) -> G
     from dragonfly_ci.contract import load_contract, resolve
     from dragonfly_ci.migrations.files import discover
     from dragonfly_ci.migrations.ledger import has_ledger, read_ledger
-    from dragonfly_ci.migrations.sources import build_index
-    from dragonfly_ci.postgres.catalog import resolve_types, take_snapshot
+    from dragonfly_ci.migrations.sources import located_index
+    from dragonfly_ci.postgres.catalog import take_snapshot
     from dragonfly_ci.postgres.connect import connect
 
     started = time.perf_counter()
@@ -57,8 +57,7 @@ def run(project: Project, target: Target, *, shadow_url: str | None = None) -> G
             ))
         live = take_snapshot(conn)
         if contract is not None:
-            sources = build_index(files)
-            sources.normalise_args(resolve_types(conn, sources.written_types()))
+            sources = located_index(files, conn)
             result.findings += check_contract(resolve(contract, conn), live, sources)
             result.facts["contract"] = f"{contract.display}: checked on the live database"
     if dashboards:
@@ -90,6 +89,7 @@ def dashboard_files(project: Project) -> list[MigrationFile]:
 def check_dashboard_views(project: Project, migrations: list[MigrationFile],
                           dashboards: list[MigrationFile], live: Snapshot,
                           shadow_url: str | None) -> list[Finding]:
+    from dragonfly_ci.checks.drift import first_differing_line
     from dragonfly_ci.migrations.sources import CREATE, REPLACE, build_index
     from dragonfly_ci.postgres.catalog import take_snapshot
     from dragonfly_ci.postgres.shadow import build_from_migrations
@@ -116,7 +116,9 @@ def check_dashboard_views(project: Project, migrations: list[MigrationFile],
                 subject=key,
             ))
         elif actual.definition != view.definition:
-            where = _first_difference(view.definition, actual.definition)
+            first = first_differing_line(view.definition, actual.definition)
+            where = (f"line {first[0]} is {first[2]!r} in the database, {first[1]!r} in the file"
+                     if first else "the definitions differ only in whitespace")
             findings.append(finding(
                 "doctor/dashboard-view-differs",
                 f"view {key} differs from {event.location.file}: {where}",
@@ -125,10 +127,3 @@ def check_dashboard_views(project: Project, migrations: list[MigrationFile],
                 subject=key,
             ))
     return findings
-
-
-def _first_difference(expected: str, actual: str) -> str:
-    for i, (want, have) in enumerate(zip(expected.splitlines(), actual.splitlines(), strict=False)):
-        if want != have:
-            return f"line {i + 1} is {have.strip()!r} in the database, {want.strip()!r} in the file"
-    return "the definitions differ in length"

@@ -72,8 +72,8 @@ def run(
 
     from dragonfly_ci.checks.drift import compare, object_counts
     from dragonfly_ci.migrations.files import discover
-    from dragonfly_ci.migrations.sources import build_index
-    from dragonfly_ci.postgres.catalog import resolve_types, take_snapshot
+    from dragonfly_ci.migrations.sources import located_index
+    from dragonfly_ci.postgres.catalog import take_snapshot
     from dragonfly_ci.postgres.connect import connect
     from dragonfly_ci.postgres.shadow import build_from_migrations
 
@@ -106,8 +106,7 @@ def run(
                 return result
             expected = take_snapshot(shadow.conn)
             shadow_owner = _database_owner(shadow.conn)
-            sources = build_index(files)
-            sources.normalise_args(resolve_types(shadow.conn, sources.written_types()))
+            sources = located_index(files, shadow.conn)
         actual, live_owner = reading.result()  # raises what the reading raised
 
     aliases = {shadow_owner: live_owner} if shadow_owner and live_owner and shadow_owner != live_owner else {}

@@ -21,6 +21,7 @@ from dragonfly_ci.config import Project
 from dragonfly_ci.errors import BadInput
 from dragonfly_ci.findings import GateResult
 from dragonfly_ci.rules import apply_overrides
+from dragonfly_ci.sql_text import quote_literal
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -241,8 +242,8 @@ def _fresh_session(options: dict, *, local: bool) -> str:
     file, so a dump header's set_config cannot leak on), then our timeouts, which a
     file's own SET cannot carry past its end either."""
     scope = "local " if local else ""
-    return (f"reset all; set {scope}lock_timeout = {_literal(options['lock_timeout'])}; "
-            f"set {scope}statement_timeout = {_literal(options['statement_timeout'])}")
+    return (f"reset all; set {scope}lock_timeout = {quote_literal(options['lock_timeout'])}; "
+            f"set {scope}statement_timeout = {quote_literal(options['statement_timeout'])}")
 
 
 def _apply_in_batch(conn: psycopg.Connection, item: PendingFile, prefix: str) -> None:
@@ -308,10 +309,6 @@ def _batch_title(batch: list[PendingFile]) -> str:
         if batch[-1].adds_enum_value else ""
     return (f"{len(batch)} migration(s) in one transaction: {batch[0].file.version} … "
             f"{batch[-1].file.version}{ends}")
-
-
-def _literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _ms(t0: float) -> int:

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 
 from dragonfly_ci import __version__
 from dragonfly_ci.config import Project
-from dragonfly_ci.contract import quote_ident
 from dragonfly_ci.errors import BadInput
 from dragonfly_ci.findings import Finding, GateResult, Location
 from dragonfly_ci.migrations.files import MigrationFile
 from dragonfly_ci.rules import apply_overrides, finding
+from dragonfly_ci.sql_text import quote_ident
 
 if TYPE_CHECKING:
     import psycopg

@@ -13,10 +13,14 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dragonfly_ci.findings import Location
 from dragonfly_ci.migrations.files import MigrationFile
 from dragonfly_ci.migrations.statements import Node, ParseFailure, Statement, parse
+
+if TYPE_CHECKING:
+    import psycopg
 
 # GRANT stands for both GRANT and REVOKE: either changes who holds a privilege.
 CREATE, REPLACE, ALTER, DROP, GRANT, COMMENT = (
@@ -127,6 +131,16 @@ def build_index(files: Iterable[MigrationFile]) -> SourceIndex:
     return index
 
 
+def located_index(files: Iterable[MigrationFile], conn: psycopg.Connection) -> SourceIndex:
+    """The index, with argument types spelled as PostgreSQL (on `conn`) formats them,
+    so function events match catalog identities."""
+    from dragonfly_ci.postgres.catalog import resolve_types
+
+    index = build_index(files)
+    index.normalise_args(resolve_types(conn, index.written_types()))
+    return index
+
+
 def _search_path_change(stmt: Statement) -> tuple[list[str], bool] | None:
     """A new search path set by this statement, and whether it is transaction-local."""
     node = stmt.node
@@ -177,13 +191,15 @@ def _range_var(node: Node, schema: str) -> str:
 def type_text(type_name: Node) -> str:
     """A TypeName node as SQL text that to_regtype() understands."""
     tn = type_name.get("TypeName", type_name)
-    names = ".".join(_quote(n) for n in _names(tn.get("names", [])))
+    names = ".".join(_quote_for_regtype(n) for n in _names(tn.get("names", [])))
     if tn.get("pct_type"):
         return names + "%type"
     return names + "[]" * len(tn.get("arrayBounds", []))
 
 
-def _quote(name: str) -> str:
+def _quote_for_regtype(name: str) -> str:
+    # Only what to_regtype() needs: keywords are fine after a schema ("pg_catalog.varchar"),
+    # so unlike quote_ident this keeps the spelling the parser gave.
     return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
