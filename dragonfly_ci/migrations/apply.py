@@ -13,6 +13,7 @@ statement at a time in a transaction that is rolled back.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -52,8 +53,6 @@ def apply_files(
     on_applied: Callable[[MigrationFile, float], None] | None = None,
 ) -> ApplyOutcome:
     """Apply files in order on an autocommit connection; stop at the first failure."""
-    import time
-
     outcome = ApplyOutcome(applied=[], outside_transaction=[])
     for i, file in enumerate(files):
         started = time.perf_counter()
