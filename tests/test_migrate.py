@@ -241,6 +241,9 @@ BAD_STATEMENTS = {
     "alter a missing table": ("alter table ops.no_such_table add column x int;", 5, 1, "does not exist"),
     # No position (raised at run time): the statement is found by replaying the file.
     "division by zero": ("select 1 / 0;", 5, 1, "division by zero"),
+    # ... after a statement that needs an earlier file of the batch (the replay runs after those files).
+    "division by zero after using an earlier file": (
+        "insert into public.batch_one values (2);\nselect 1 / 0;", 6, 1, "division by zero"),
     # Raised inside a DO block: the line inside the block.
     "raise in a DO block": ("do $$\nbegin\n  raise exception 'no way';\nend\n$$;", 7, None, "no way"),
 }

@@ -174,9 +174,13 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
            applied: list[str]) -> Finding | None:
     """Apply every batch in order; stop at the first failure, which is returned.
 
-    Round trips are what a long history costs: each file takes one (its
-    session reset and savepoint travel in front of its text), and a batch's
-    ledger rows, its audit row and the COMMIT travel together at the end.
+    Round trips are what a long history costs: each file takes one (its session
+    reset travels in front of its text), and a batch's ledger rows, its audit row
+    and the COMMIT travel together at the end. No savepoint per file: hundreds of
+    subtransactions in one transaction overflow every backend's subtransaction
+    cache, which slows the application's own queries on a busy production
+    database while the batch runs. When a file fails, the batch is rolled back;
+    only a failure without a position is then pinned down, by replaying.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -190,8 +194,9 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
 def _apply_batches(conn: psycopg.Connection, plan: Plan, options: dict, notify: ProgressSink,
                    applied: list[str], split: Future) -> Finding | None:
     from dragonfly_ci.migrations.apply import MigrationFailed, apply_file
-    from dragonfly_ci.migrations.ledger import run_insert_sql, versions_insert_sql
+    from dragonfly_ci.migrations.ledger import provenance, run_insert_sql, versions_insert_sql
 
+    who = provenance()
     for batch in plan.batches():
         started_at = datetime.now(timezone.utc)
         t0 = time.perf_counter()
@@ -200,7 +205,7 @@ def _apply_batches(conn: psycopg.Connection, plan: Plan, options: dict, notify: 
         try:
             if batch[0].outside_transaction:
                 item = batch[0]
-                conn.execute(_fresh_session(options, local=False))
+                conn.execute(_session(options, local=False))
                 try:
                     apply_file(conn, item.file)
                 finally:
@@ -211,22 +216,18 @@ def _apply_batches(conn: psycopg.Connection, plan: Plan, options: dict, notify: 
                 conn.execute("begin")
                 for i, item in enumerate(batch):
                     t_file = time.perf_counter()
-                    release = "release savepoint dragonfly_file; " if i else ""
-                    # Sent in front of the file's own text, in the same round trip.
-                    prefix = release + _fresh_session(options, local=True) + "; savepoint dragonfly_file;\n"
-                    _apply_in_batch(conn, item, prefix)
+                    _apply_in_batch(conn, batch, i, options)
                     notify(Progress("file", item.file.display, time.perf_counter() - t_file))
-                conn.execute("release savepoint dragonfly_file")
             split.result()  # the statements are ready (cached on each file)
             rows = [(p.file.version, p.file.name, p.statements) for p in batch]
             conn.execute(
                 versions_insert_sql(conn, rows) + "; "
                 + run_insert_sql(conn, started_at=started_at, duration_ms=_ms(t0), outcome="applied",
-                                 versions=versions, tool=f"dragonfly-ci {__version__}")
+                                 versions=versions, tool=f"dragonfly-ci {__version__}", who=who)
                 + "; commit")
         except MigrationFailed as failed:
             _rollback(conn)
-            _record_failure(conn, started_at, t0, versions, failed.finding.message)
+            _record_failure(conn, started_at, t0, versions, failed.finding.message, who)
             notify(Progress("done", "rolled back: " + ", ".join(versions)))
             return failed.finding
         except BaseException:
@@ -237,25 +238,28 @@ def _apply_batches(conn: psycopg.Connection, plan: Plan, options: dict, notify: 
     return None
 
 
-def _fresh_session(options: dict, *, local: bool) -> str:
-    """What each file starts from: settings reset (as the Supabase CLI does before every
-    file, so a dump header's set_config cannot leak on), then our timeouts, which a
-    file's own SET cannot carry past its end either."""
+def _session(options: dict, *, local: bool = True) -> str:
+    """What each file starts from: the settings a fresh session has (the Supabase CLI runs
+    RESET ALL before every file, so a dump header's set_config cannot leak on), then our
+    timeouts, which a file's own SET cannot carry past its end either. A few microseconds
+    of server time per file."""
     scope = "local " if local else ""
     return (f"reset all; set {scope}lock_timeout = {quote_literal(options['lock_timeout'])}; "
-            f"set {scope}statement_timeout = {quote_literal(options['statement_timeout'])}")
+            f"set {scope}statement_timeout = {quote_literal(options['statement_timeout'])};\n")
 
 
-def _apply_in_batch(conn: psycopg.Connection, item: PendingFile, prefix: str) -> None:
-    """Run one file inside the batch transaction after `prefix` (its session reset and
-    savepoint); on failure, roll back to the savepoint and raise the failure located."""
+def _apply_in_batch(conn: psycopg.Connection, batch: list[PendingFile], index: int,
+                    options: dict) -> None:
+    """Run one file inside the batch transaction; on failure raise the failure located."""
     import psycopg
 
     from dragonfly_ci.findings import Location
-    from dragonfly_ci.migrations.apply import MigrationFailed, failure_at, locate_failure
+    from dragonfly_ci.migrations.apply import MigrationFailed, failure_at
     from dragonfly_ci.migrations.plan import ends_transaction
     from dragonfly_ci.rules import finding
 
+    item = batch[index]
+    prefix = _session(options)
     if item.controls_transaction:
         # The batch is the transaction: the file's own BEGIN/COMMIT must not end it,
         # and a ROLLBACK in a file cannot undo just that file: it fails the batch.
@@ -264,7 +268,6 @@ def _apply_in_batch(conn: psycopg.Connection, item: PendingFile, prefix: str) ->
         for stmt in parsed.statements:
             if ends_transaction(stmt):
                 if stmt.node.get("kind") == "TRANS_STMT_ROLLBACK":
-                    conn.execute("rollback to savepoint dragonfly_file")
                     raise MigrationFailed(finding(
                         "migration/apply-failed",
                         f"{item.file.display} rolls back its own transaction: it would apply nothing",
@@ -275,23 +278,45 @@ def _apply_in_batch(conn: psycopg.Connection, item: PendingFile, prefix: str) ->
             try:
                 conn.execute(parsed.source.slice_bytes(stmt.start, stmt.end))
             except psycopg.Error as exc:
-                conn.execute("rollback to savepoint dragonfly_file")
                 raise MigrationFailed(failure_at(item.file, exc, parsed, stmt)) from None
     else:
         try:
             conn.execute(prefix + item.file.text)
         except psycopg.Error as exc:
-            conn.execute("rollback to savepoint dragonfly_file")
-            raise MigrationFailed(locate_failure(conn, item.file, exc, len(prefix))) from None
+            raise MigrationFailed(_locate(conn, batch, index, options, exc, len(prefix))) from None
+
+
+def _locate(conn: psycopg.Connection, batch: list[PendingFile], index: int, options: dict,
+            exc: Exception, prefix_chars: int) -> Finding:
+    """Where a file of the batch failed. With a position from PostgreSQL that is all it
+    takes; without one (raised at run time), the batch is rolled back, the files before
+    this one are applied again and the file is replayed statement by statement, then all
+    of it is rolled back."""
+    from dragonfly_ci.migrations.apply import failure_at, locate_failure
+
+    item = batch[index]
+    if getattr(exc.diag, "statement_position", None):
+        return failure_at(item.file, exc, None, None, prefix_chars)
+    _rollback(conn)
+    try:
+        conn.execute("begin")
+        for i in range(index):
+            _apply_in_batch(conn, batch, i, options)
+        conn.execute(_session(options))
+        return locate_failure(conn, item.file, exc)
+    except Exception:  # noqa: BLE001 - the files before no longer apply: say what we know
+        return failure_at(item.file, exc, None, None)
+    finally:
+        _rollback(conn)
 
 
 def _record_failure(conn: psycopg.Connection, started_at: datetime, t0: float, versions: list[str],
-                    error: str) -> None:
+                    error: str, who: dict) -> None:
     from dragonfly_ci.migrations.ledger import record_run
 
     conn.execute("begin")
     record_run(conn, started_at=started_at, duration_ms=_ms(t0), outcome="failed", versions=versions,
-               tool=f"dragonfly-ci {__version__}", error=error)
+               tool=f"dragonfly-ci {__version__}", error=error, who=who)
     conn.execute("commit")
 
 

@@ -47,6 +47,7 @@ def discover(migrations_dir: Path, display: callable) -> tuple[list[MigrationFil
         )
     files: list[MigrationFile] = []
     skipped: list[Finding] = []
+    folder = display(migrations_dir)  # once: resolving a thousand paths is not free
     for path in sorted(migrations_dir.iterdir()):
         if path.is_dir():
             continue
@@ -59,7 +60,7 @@ def discover(migrations_dir: Path, display: callable) -> tuple[list[MigrationFil
                 hint="name migrations <version>_<name>.sql, e.g. with `supabase migration new`",
             ))
             continue
-        files.append(MigrationFile(match.group(1), match.group(2), path, display(path)))
+        files.append(MigrationFile(match.group(1), match.group(2), path, f"{folder}/{path.name}"))
     files.sort(key=lambda f: (f.version, f.path.name))
     seen: dict[str, MigrationFile] = {}
     for f in files:

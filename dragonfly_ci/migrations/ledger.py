@@ -130,11 +130,13 @@ def run_insert_sql(
     versions: list[str],
     tool: str,
     error: str | None = None,
+    who: dict[str, str | None] | None = None,
 ) -> str:
-    """The audit row as literal SQL, to send with the batch's last statements."""
+    """The audit row as literal SQL, to send with the batch's last statements.
+    `who`: provenance(), when the caller already asked (it runs git)."""
     from psycopg import sql
 
-    who = provenance()
+    who = who or provenance()
     values = [started_at, duration_ms, outcome, versions, who["actor"], who["commit_sha"],
               who["run_url"], tool, error]
     return sql.SQL(

@@ -34,6 +34,33 @@ _MAYBE_TRANSACTION_CONTROL = re.compile(
     r"|\bstart\s+transaction\b|\bend\s*(work|transaction)?\s*;",
     re.IGNORECASE,
 )
+# The first tokens of the statements that begin or end a transaction (PREPARE may be
+# PREPARE TRANSACTION). The scanner is cheap next to a parse and never looks into
+# dollar-quoted bodies, where PL/pgSQL's BEGIN and END live.
+_TRANSACTION_FIRST_TOKENS = {"BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P", "PREPARE"}
+_COMMENT_TOKENS = {"SQL_COMMENT", "C_COMMENT"}
+
+
+def _may_control_transaction(text: str) -> bool:
+    """False only when no statement of the file can begin or end a transaction."""
+    from pglast.parser import scan
+
+    if not _MAYBE_TRANSACTION_CONTROL.search(text):
+        return False
+    try:
+        tokens = scan(text)
+    except Exception:  # noqa: BLE001 - not even scannable: the parse (or the server) will say why
+        return True
+    at_start = True
+    for token in tokens:
+        if token.name in _COMMENT_TOKENS:
+            continue
+        if at_start and token.name in _TRANSACTION_FIRST_TOKENS:
+            return True
+        at_start = token.name == "ASCII_59"
+    return False
+
+
 _PG_DELTA_NO_TRANSACTION = re.compile(r"\A--\s*pg-delta:\s*transaction\s*=\s*false\s*$", re.MULTILINE)
 
 
@@ -88,7 +115,7 @@ class PendingFile:
     def controls_transaction(self) -> bool:
         """The file says BEGIN/COMMIT itself: run its statements one by one, without those.
         Only files whose text could hold such a statement are parsed to know."""
-        if not _MAYBE_TRANSACTION_CONTROL.search(self.file.text):
+        if not _may_control_transaction(self.file.text):
             return False
         return bool(self.parsed) and any(ends_transaction(s) for s in self.parsed.statements)
 
