@@ -175,8 +175,8 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
     """Apply every batch in order; stop at the first failure, which is returned.
 
     Round trips are what a long history costs: each file takes one (its session
-    reset travels in front of its text), and a batch's ledger rows, its audit row
-    and the COMMIT travel together at the end. No savepoint per file: hundreds of
+    reset travels in front of its text); at the end of a batch its ledger rows go
+    pipelined in one, and its audit row and the COMMIT in another. No savepoint per file: hundreds of
     subtransactions in one transaction overflow every backend's subtransaction
     cache, which slows the application's own queries on a busy production
     database while the batch runs. When a file fails, the batch is rolled back;
@@ -194,7 +194,7 @@ def _apply(conn: psycopg.Connection, plan: Plan, options: dict, notify: Progress
 def _apply_batches(conn: psycopg.Connection, plan: Plan, options: dict, notify: ProgressSink,
                    applied: list[str], split: Future) -> Finding | None:
     from dragonfly_ci.migrations.apply import MigrationFailed, apply_file
-    from dragonfly_ci.migrations.ledger import provenance, run_insert_sql, versions_insert_sql
+    from dragonfly_ci.migrations.ledger import provenance, record_versions, run_insert_sql
 
     who = provenance()
     for batch in plan.batches():
@@ -219,11 +219,10 @@ def _apply_batches(conn: psycopg.Connection, plan: Plan, options: dict, notify: 
                     _apply_in_batch(conn, batch, i, options)
                     notify(Progress("file", item.file.display, time.perf_counter() - t_file))
             split.result()  # the statements are ready (cached on each file)
-            rows = [(p.file.version, p.file.name, p.statements) for p in batch]
+            record_versions(conn, [(p.file.version, p.file.name, p.statements) for p in batch])
             conn.execute(
-                versions_insert_sql(conn, rows) + "; "
-                + run_insert_sql(conn, started_at=started_at, duration_ms=_ms(t0), outcome="applied",
-                                 versions=versions, tool=f"dragonfly-ci {__version__}", who=who)
+                run_insert_sql(conn, started_at=started_at, duration_ms=_ms(t0), outcome="applied",
+                               versions=versions, tool=f"dragonfly-ci {__version__}", who=who)
                 + "; commit")
         except MigrationFailed as failed:
             _rollback(conn)

@@ -108,17 +108,11 @@ def record_version(conn: psycopg.Connection, version: str, name: str, statements
     conn.execute(INSERT_VERSION, (version, name, statements))
 
 
-def versions_insert_sql(conn: psycopg.Connection, rows: list[tuple[str, str, list[str]]]) -> str:
-    """One INSERT of many ledger rows, as literal SQL, to send with other statements in one
-    round trip (the same columns and values the CLI's INSERT_MIGRATION_VERSION writes)."""
-    from psycopg import sql
-
-    values = sql.SQL(", ").join(
-        sql.SQL("({}, {}, {}::text[])").format(sql.Literal(v), sql.Literal(n), sql.Literal(s))
-        for v, n, s in rows
-    )
-    return sql.SQL("INSERT INTO supabase_migrations.schema_migrations(version, name, statements) "
-                   "VALUES {}").format(values).as_string(conn)
+def record_versions(conn: psycopg.Connection, rows: list[tuple[str, str, list[str]]]) -> None:
+    """Many ledger rows with the CLI's own INSERT, pipelined: one round trip, and the
+    statements travel as bound parameters, never quoted into SQL text."""
+    with conn.cursor() as cur:
+        cur.executemany(INSERT_VERSION, rows)
 
 
 def run_insert_sql(
