@@ -191,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--shadow-url", metavar="URL", help="as for contract-gate")
     sql.set_defaults(run=_contract_sql)
 
+    _railway_parser(commands, common)
+
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of the project file or the contract (for editors)",
     )
@@ -358,6 +360,196 @@ def _contract_sql(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_PASSED
+
+
+def _railway_parser(commands, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - subparsers
+    railway = commands.add_parser(
+        "railway", help="freeze, restore, redeploy and watch worker services on Railway",
+        description="Railway's API, with the token in $RAILWAY_TOKEN (a project token) or "
+        "$RAILWAY_API_TOKEN (an account or workspace token); the project, environment and services "
+        "come from railway: in dragonfly.yml.", epilog=EPILOG)
+    subcommands = railway.add_subparsers(dest="railway_command", metavar="<command>", required=True)
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--env", metavar="NAME",
+                        help="the Railway environment railway.environments maps NAME to "
+                        "(default: railway.environment, else the project token's)")
+    shared.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
+    shared.add_argument("--api-timeout", type=_positive, default=30.0, metavar="SECONDS",
+                        help="how long to wait for one answer from Railway's API (30)")
+    service = argparse.ArgumentParser(add_help=False)
+    service.add_argument("--service", action="append", metavar="NAME",
+                         help="a Railway service name or id; repeat for more (default: railway.services)")
+    state_file = argparse.ArgumentParser(add_help=False)
+    state_file.add_argument("--state-file", type=Path, metavar="PATH",
+                            help="the state file (default: $RUNNER_TEMP/dragonfly-railway-state.json in "
+                            "Actions, else .dragonfly/railway-state.json beside dragonfly.yml)")
+
+    scale = subcommands.add_parser(
+        "scale", parents=[common, shared, service, state_file], epilog=EPILOG,
+        help="set replicas, first recording the current ones for `restore`",
+        description="Record each service's current replicas (per region) in the state file and the "
+        "step outputs, then set them and redeploy the latest deployment to apply them. "
+        "--replicas 0 is the freeze.")
+    scale.add_argument("--replicas", type=_count, metavar="N",
+                       help="replicas in every region the service runs in; 0 stops the workers")
+    scale.add_argument("--region", action="append", type=_region_count, metavar="REGION=N",
+                       help="replicas in one region (e.g. us-west2=2); repeatable")
+    scale.add_argument("--no-redeploy", action="store_true",
+                       help="only change the setting; it applies at the service's next deploy")
+    scale.set_defaults(run=_railway)
+
+    restore = subcommands.add_parser(
+        "restore", parents=[common, shared, state_file], epilog=EPILOG,
+        help="put back exactly the replicas `scale` recorded (safe to repeat, and with nothing frozen)",
+        description="Put back every service the state records and has not been restored, then mark "
+        "it restored. A service already as recorded is left alone; no state is a clean pass.")
+    restore.add_argument("--state", metavar="JSON|PATH",
+                         help="the state itself (the `state` output of a scale in another job), or a "
+                         "file holding it; empty: nothing was frozen")
+    restore.add_argument("--no-redeploy", action="store_true",
+                         help="only change the setting; it applies at the service's next deploy")
+    restore.set_defaults(run=_railway)
+
+    redeploy = subcommands.add_parser(
+        "redeploy", parents=[common, shared, service], epilog=EPILOG,
+        help="redeploy the latest deployment; with --wait, until it reaches SUCCESS",
+        description="Redeploy each service's latest deployment. With --wait, fail when the new "
+        "deployment ends FAILED or CRASHED or is not SUCCESS in time, with its last log lines.")
+    redeploy.add_argument("--wait", action="store_true", help="wait for SUCCESS")
+    redeploy.add_argument("--timeout", type=_positive, metavar="SECONDS",
+                          help="how long --wait waits (railway.redeploy.timeout, 600)")
+    redeploy.add_argument("--poll-seconds", type=_positive, metavar="SECONDS",
+                          help="between status checks (railway.redeploy.poll_seconds, 5)")
+    redeploy.set_defaults(run=_railway)
+
+    watch = subcommands.add_parser(
+        "watch", parents=[common, shared, service], epilog=EPILOG,
+        help="poll deployment status and logs; fail on a crash, a restart or too many error lines",
+        description="Watch each service's latest deployment for --minutes: fail when it crashes or an "
+        "instance restarts, or when more log lines than railway.watch.max_error_lines match "
+        "railway.watch.error_patterns. The report says what was seen.")
+    watch.add_argument("--minutes", type=_positive, metavar="M",
+                       help="how long to watch; fractions allowed (railway.watch.minutes, 15)")
+    watch.add_argument("--poll-seconds", type=_positive, metavar="SECONDS",
+                       help="between polls, one API request per service (railway.watch.poll_seconds, 30)")
+    watch.set_defaults(run=_railway)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not above zero")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0, 1, 2, ...)")
+    return int(text)
+
+
+def _region_count(text: str) -> tuple[str, int]:
+    region, sep, count = text.partition("=")
+    if not sep or not region.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not REGION=N, e.g. us-west2=2")
+    return region.strip(), _count(count)
+
+
+def _railway(args: argparse.Namespace) -> int:
+    from dragonfly_ci.gates import railway as gate
+    from dragonfly_ci.railway.client import Client, token_from_environment
+
+    token = token_from_environment()
+    _mask([token.value], args)
+    client = Client(token, timeout=args.api_timeout)
+    fmt = args.format or _default_format()
+    if args.railway_command == "restore":
+        return _report(_railway_restore(args, client), args)
+
+    from dragonfly_ci.config import load_project
+    from dragonfly_ci.railway.project import resolve
+    from dragonfly_ci.railway.state import default_path
+
+    project = load_project(args.project_file)
+    run = gate.Run(client, resolve(client, project, env=args.env, services=args.service or []), project)
+    settings = project.railway
+    if args.railway_command == "scale":
+        if args.replicas is None and not args.region:
+            from dragonfly_ci.errors import BadInput
+
+            raise BadInput("railway scale needs --replicas N or --region REGION=N",
+                           hint="--replicas 0 freezes the workers")
+        path = Path.cwd() / args.state_file if args.state_file else default_path(project.root)
+        result = gate.scale(run, replicas=args.replicas, by_region=dict(args.region or ()),
+                            dry_run=args.dry_run, redeploy=not args.no_redeploy, state_path=path,
+                            state_display=project.display(path), on_recorded=_outputs_writer(fmt))
+    elif args.railway_command == "redeploy":
+        result = gate.redeploy(run, wait=args.wait, dry_run=args.dry_run,
+                               timeout=args.timeout or settings.redeploy_timeout,
+                               poll_seconds=args.poll_seconds or settings.redeploy_poll_seconds,
+                               progress=_line_printer(fmt))
+    else:
+        result = gate.watch(run, minutes=args.minutes or settings.watch_minutes,
+                            poll_seconds=args.poll_seconds or settings.watch_poll_seconds,
+                            patterns=settings.error_patterns, max_error_lines=settings.max_error_lines,
+                            dry_run=args.dry_run, progress=_line_printer(fmt))
+    return _report(result, args)
+
+
+def _railway_restore(args: argparse.Namespace, client):  # noqa: ANN001, ANN202 - Client -> GateResult
+    """Needs no project file: the state holds ids. A malformed dragonfly.yml must not
+    stand between a failed release and its workers."""
+    from dragonfly_ci.config import find_project_file
+    from dragonfly_ci.gates import railway as gate
+    from dragonfly_ci.railway import state as state_file
+
+    if args.state is not None and args.state.strip() and not args.state.lstrip().startswith("{"):
+        display = args.state.strip()  # a file holding the state
+        path: Path | None = Path.cwd() / display
+        if not path.is_file():
+            from dragonfly_ci.errors import BadInput
+
+            raise BadInput("--state is neither a state document (JSON) nor a file", file=display,
+                           hint="pass the `state` output of `railway scale`, or the state file's path")
+        state = state_file.load(path, display)
+    elif args.state is not None:
+        path, display = None, "--state"
+        state = state_file.parse(args.state, display)
+    else:
+        project_file = (Path.cwd() / args.project_file if args.project_file
+                        else find_project_file(Path.cwd()))
+        root = project_file.parent if project_file else Path.cwd()
+        path = Path.cwd() / args.state_file if args.state_file else state_file.default_path(root)
+        display = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+        state = state_file.load(path, display)
+    return gate.restore(client, state, dry_run=args.dry_run, redeploy=not args.no_redeploy,
+                        state_path=path, state_display=display)
+
+
+def _outputs_writer(fmt: str):  # noqa: ANN202 - Callable[[dict[str, str]], None]
+    """Step outputs written at once: a step that fails later still leaves them."""
+
+    def write(outputs: dict[str, str]) -> None:
+        if fmt == "github" and os.environ.get("GITHUB_OUTPUT"):
+            from actions_toolkit import core
+
+            for name, value in outputs.items():
+                core.set_output(name, value)
+
+    return write
+
+
+def _line_printer(fmt: str):  # noqa: ANN202 - Callable[[str], None]
+    stream = sys.stdout if fmt == "github" else sys.stderr
+
+    def show(text: str) -> None:
+        stream.write(f"  {text}\n")
+        stream.flush()
+
+    return show
 
 
 def _report(result, args: argparse.Namespace) -> int:  # noqa: ANN001 - GateResult, imported lazily

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,37 @@ from dragonfly_ci.yamldoc import Document, load
 
 PROJECT_FILE = "dragonfly.yml"
 SHADOW_URL_ENV = "DRAGONFLY_SHADOW_URL"
+
+# What `railway watch` counts as an error line unless the project file says otherwise.
+DEFAULT_ERROR_PATTERNS = (
+    r"\b(ERROR|CRITICAL|FATAL)\b",
+    r"Traceback \(most recent call last\)",
+    r"(?i)\bunhandled (exception|promise rejection)\b",
+)
+
+
+@dataclass(frozen=True)
+class RailwayService:
+    """A worker service as the project file lists it: a Railway name or id."""
+
+    ref: str
+    config_file: Path | None = None  # absolute; None: the file Railway itself uses
+
+
+@dataclass(frozen=True)
+class RailwaySettings:
+    """The `railway:` section: which project, environment and services, and how to watch."""
+
+    project: str | None = None  # name or id; None: the project token's
+    environment: str | None = None  # name or id; None: the project token's
+    environments: dict[str, str] = field(default_factory=dict)  # --env NAME -> Railway environment
+    services: tuple[RailwayService, ...] = ()
+    redeploy_timeout: float = 600.0
+    redeploy_poll_seconds: float = 5.0
+    watch_minutes: float = 15.0
+    watch_poll_seconds: float = 30.0
+    error_patterns: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in DEFAULT_ERROR_PATTERNS)
+    max_error_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -30,6 +62,7 @@ class Project:
     dashboard_views: tuple[str, ...] = ()  # globs, relative to the project file
     preflight: dict = field(default_factory=dict)
     drift: dict = field(default_factory=dict)
+    railway: RailwaySettings = field(default_factory=RailwaySettings)
     doc: Document | None = None
 
     @property
@@ -123,7 +156,42 @@ def load_project(project_file: Path | None = None, cwd: Path | None = None) -> P
         dashboard_views=tuple(data.get("dashboard_views", ())),
         preflight=dict(data.get("preflight", {})),
         drift=dict(data.get("drift", {})),
+        railway=_railway_settings(doc, root),
         doc=doc,
+    )
+
+
+def _railway_settings(doc: Document, root: Path) -> RailwaySettings:
+    # The project file's schema has checked every type here.
+    section = doc.data.get("railway") or {}
+    services = []
+    for item in section.get("services", ()):
+        if isinstance(item, str):
+            services.append(RailwayService(item))
+        else:
+            file = item.get("config_file")
+            services.append(RailwayService(item["service"], root / file if file else None))
+    redeploy, watch = section.get("redeploy", {}), section.get("watch", {})
+    patterns = []
+    for i, pattern in enumerate(watch.get("error_patterns", DEFAULT_ERROR_PATTERNS)):
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error as exc:
+            raise doc.error(f"railway.watch.error_patterns: {pattern!r} is not a regular expression: {exc}",
+                            ("railway", "watch", "error_patterns", i),
+                            hint="write a Python regular expression, e.g. '\\bERROR\\b'") from None
+    defaults = RailwaySettings()
+    return RailwaySettings(
+        project=section.get("project"),
+        environment=section.get("environment"),
+        environments=dict(section.get("environments", {})),
+        services=tuple(services),
+        redeploy_timeout=float(redeploy.get("timeout", defaults.redeploy_timeout)),
+        redeploy_poll_seconds=float(redeploy.get("poll_seconds", defaults.redeploy_poll_seconds)),
+        watch_minutes=float(watch.get("minutes", defaults.watch_minutes)),
+        watch_poll_seconds=float(watch.get("poll_seconds", defaults.watch_poll_seconds)),
+        error_patterns=tuple(patterns),
+        max_error_lines=int(watch.get("max_error_lines", defaults.max_error_lines)),
     )
 
 

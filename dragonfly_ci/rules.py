@@ -118,6 +118,23 @@ RULES: dict[str, Rule] = {
              "A smoke step marked soft failed: a warning, as for the runbook's connectivity probes."),
         Rule("smoke/no-steps", _N,
              "No smoke steps are declared: only that the database accepts a connection was checked."),
+        # railway: worker services around a release.
+        Rule("railway/config-sets-replicas", _W,
+             "The service's railway.json or railway.toml sets replicas: Railway applies them at the next "
+             "deploy, undoing a scale."),
+        Rule("railway/no-deployment", _E,
+             "The service has no deployment that can be redeployed or watched."),
+        Rule("railway/deployment-failed", _E,
+             "A deployment ended FAILED (or was removed or skipped) instead of reaching SUCCESS."),
+        Rule("railway/deployment-crashed", _E, "A deployment CRASHED."),
+        Rule("railway/deployment-timeout", _E,
+             "A redeployment did not reach SUCCESS within the timeout."),
+        Rule("railway/deployment-restarted", _E,
+             "An instance of the watched deployment crashed, exited or restarted."),
+        Rule("railway/deployment-replaced", _W,
+             "Another deployment replaced the watched one during the watch."),
+        Rule("railway/error-lines", _E,
+             "More log lines than allowed matched the error patterns during the watch."),
     ]
 }
 

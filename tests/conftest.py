@@ -75,3 +75,41 @@ def add_migration(root: Path, name: str, sql: str) -> Path:
     path = root / "supabase" / "migrations" / f"{name}.sql"
     path.write_text(sql, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def railway() -> Iterator:
+    """A loopback Railway API (tests/fakes/railway.py). A test that sent it a document
+    or variables that do not validate against Railway's schema fails here."""
+    from tests.fakes.railway import running
+
+    with running() as fake:
+        yield fake
+    assert not fake.invalid, f"sent to Railway but invalid against its schema: {fake.invalid}"
+
+
+@pytest.fixture
+def world(railway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """A repository whose dragonfly.yml has a `railway:` section, and its project on the
+    loopback Railway: worker (3 replicas in one region) and scheduler (2 + 1 in two
+    regions) in production, worker (1) in staging; an account token in the environment."""
+    from tests.railway_world import ACCOUNT_TOKEN, EU, PROJECT_FILE, PROJECT_TOKEN, STAGING_TOKEN, World
+
+    project = railway.add_project("dragonfly", ["production", "staging"], ["worker", "scheduler", "web"])
+    railway.add_instance(project, "production", "worker", replicas=3)
+    railway.add_instance(project, "production", "scheduler", replicas=3, regions={"us-west2": 2, EU: 1})
+    railway.add_instance(project, "staging", "worker", replicas=1)
+    railway.account_tokens.add(ACCOUNT_TOKEN)
+    railway.project_tokens[PROJECT_TOKEN] = (project["id"], project["environments"]["production"])
+    railway.project_tokens[STAGING_TOKEN] = (project["id"], project["environments"]["staging"])
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "supabase" / "migrations").mkdir(parents=True)
+    monkeypatch.chdir(repo)
+    for name in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "RUNNER_TEMP", "RAILWAY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAILWAY_API_URL", railway.url)
+    monkeypatch.setenv("RAILWAY_API_TOKEN", ACCOUNT_TOKEN)
+    world = World(railway, project, repo, capsys, monkeypatch)
+    world.write_project(PROJECT_FILE)
+    return world

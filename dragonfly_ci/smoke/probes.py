@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any
 
+from dragonfly_ci.http import opener
 from dragonfly_ci.smoke.steps import Outcome, Step, check, clip
 
 _BODY_LIMIT = 64 * 1024
@@ -37,14 +38,6 @@ class _Attempt:
     retryable: bool
     detail: str = ""
     hint: str = ""
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx comes back as an HTTPError, and is judged as a status
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
 
 
 def run_probe(step: Step, endpoint: Endpoint, *, sleep: Callable[[float], None] = time.sleep) -> Outcome:
@@ -106,7 +99,7 @@ def _prepare_http(step: Step, endpoint: Endpoint) -> Callable[[], _Attempt] | _A
 def _send(request: urllib.request.Request, step: Step) -> _Attempt:
     wanted = step.expect.describe("http")
     try:
-        with _opener.open(request, timeout=step.timeout_s) as response:
+        with opener.open(request, timeout=step.timeout_s) as response:
             status, body = response.status, response.read(_BODY_LIMIT)
     except urllib.error.HTTPError as exc:
         status, body = exc.code, _read(exc)
