@@ -379,13 +379,15 @@ def _railway_parser(commands, common: argparse.ArgumentParser) -> None:  # noqa:
     service = argparse.ArgumentParser(add_help=False)
     service.add_argument("--service", action="append", metavar="NAME",
                          help="a Railway service name or id; repeat for more (default: railway.services)")
-    state_file = argparse.ArgumentParser(add_help=False)
-    state_file.add_argument("--state-file", type=Path, metavar="PATH",
-                            help="the state file (default: $RUNNER_TEMP/dragonfly-railway-state.json in "
-                            "Actions, else .dragonfly/railway-state.json beside dragonfly.yml)")
+    changing = argparse.ArgumentParser(add_help=False)  # scale and restore
+    changing.add_argument("--state-file", type=Path, metavar="PATH",
+                          help="the state file (default: $RUNNER_TEMP/dragonfly-railway-state.json in "
+                          "Actions, else .dragonfly/railway-state.json beside dragonfly.yml)")
+    changing.add_argument("--no-redeploy", action="store_true",
+                          help="only change the setting; it applies at the service's next deploy")
 
     scale = subcommands.add_parser(
-        "scale", parents=[common, shared, service, state_file], epilog=EPILOG,
+        "scale", parents=[common, shared, service, changing], epilog=EPILOG,
         help="set replicas, first recording the current ones for `restore`",
         description="Record each service's current replicas (per region) in the state file and the "
         "step outputs, then set them and redeploy the latest deployment to apply them. "
@@ -394,20 +396,16 @@ def _railway_parser(commands, common: argparse.ArgumentParser) -> None:  # noqa:
                        help="replicas in every region the service runs in; 0 stops the workers")
     scale.add_argument("--region", action="append", type=_region_count, metavar="REGION=N",
                        help="replicas in one region (e.g. us-west2=2); repeatable")
-    scale.add_argument("--no-redeploy", action="store_true",
-                       help="only change the setting; it applies at the service's next deploy")
     scale.set_defaults(run=_railway)
 
     restore = subcommands.add_parser(
-        "restore", parents=[common, shared, state_file], epilog=EPILOG,
+        "restore", parents=[common, shared, changing], epilog=EPILOG,
         help="put back exactly the replicas `scale` recorded (safe to repeat, and with nothing frozen)",
         description="Put back every service the state records and has not been restored, then mark "
         "it restored. A service already as recorded is left alone; no state is a clean pass.")
     restore.add_argument("--state", metavar="JSON|PATH",
                          help="the state itself (the `state` output of a scale in another job), or a "
                          "file holding it; empty: nothing was frozen")
-    restore.add_argument("--no-redeploy", action="store_true",
-                         help="only change the setting; it applies at the service's next deploy")
     restore.set_defaults(run=_railway)
 
     redeploy = subcommands.add_parser(

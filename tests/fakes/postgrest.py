@@ -36,13 +36,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-JSON = "application/json; charset=utf-8"
+from tests.fakes.loopback import LoopbackServer, send
 
 
 def _b64(data: bytes) -> str:
@@ -105,7 +105,7 @@ class SeenRequest:
     body: bytes
 
 
-class FakePostgrest:
+class FakePostgrest(LoopbackServer):
     def __init__(self, conninfo: str, *, jwt_secret: str,
                  schemas: tuple[str, ...] = ("public", "ops")) -> None:
         self.conninfo = conninfo
@@ -117,16 +117,7 @@ class FakePostgrest:
         self._status_left: list[int] = []
         self._drops_left = 0
         self._delay = 0.0
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.fake = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -147,18 +138,9 @@ class FakePostgrest:
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
 
-    def start(self) -> FakePostgrest:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes slow answers
-        self._server.shutdown()
-        self._server.server_close()
-
     # -- one request ---------------------------------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         path = handler.path.split("?", 1)[0]
@@ -174,20 +156,20 @@ class FakePostgrest:
         if self._delay:
             self._stopping.wait(self._delay)
         if status is not None:
-            return _send(handler, status, {"code": "PGRST001", "details": None, "hint": None,
+            return send(handler, status, {"code": "PGRST001", "details": None, "hint": None,
                                            "message": "Database client error. Retrying the connection."})
         try:
             self._route(handler, path, body)
         except _Refused as refused:
-            _send(handler, refused.status, refused.body,
+            send(handler, refused.status, refused.body,
                   {"WWW-Authenticate": 'Bearer error="invalid_token"'} if refused.status == 401 else None)
 
-    def _route(self, handler: _Handler, path: str, body: bytes) -> None:
+    def _route(self, handler: BaseHTTPRequestHandler, path: str, body: bytes) -> None:
         method = handler.command
         if path == "/live" and method in ("GET", "HEAD"):
-            return _send(handler, 200, None)
+            return send(handler, 200, None)
         if path.startswith("/moved"):
-            return _send(handler, 302, None, {"Location": "/rest/v1/"})
+            return send(handler, 302, None, {"Location": "/rest/v1/"})
         if not path.startswith("/rest/v1/"):
             raise _Refused(404, "PGRST125", "Invalid path specified in request URL")
         claims = self._authenticate(handler)
@@ -197,12 +179,12 @@ class FakePostgrest:
             raise _Refused(406, "PGRST106", "The schema must be one of the following: "
                            + ", ".join(self.schemas))
         if path == "/rest/v1/" and method in ("GET", "HEAD"):
-            return _send(handler, 200, self._openapi(schema))
+            return send(handler, 200, self._openapi(schema))
         if path.startswith("/rest/v1/rpc/") and method == "POST":
             return self._rpc(handler, schema, path.removeprefix("/rest/v1/rpc/"), body, claims)
         raise _Refused(404, "PGRST125", "Invalid path specified in request URL")
 
-    def _authenticate(self, handler: _Handler) -> dict[str, Any]:
+    def _authenticate(self, handler: BaseHTTPRequestHandler) -> dict[str, Any]:
         apikey = handler.headers.get("apikey")
         bearer = (handler.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
         if not apikey:
@@ -228,7 +210,8 @@ class FakePostgrest:
         return {"swagger": "2.0", "info": {"title": "PostgREST API", "version": "12.2.0"},
                 "paths": {"/": {}, **{f"/rpc/{name}": {"post": {}} for name in names}}}
 
-    def _rpc(self, handler: _Handler, schema: str, name: str, body: bytes, claims: dict[str, Any]) -> None:
+    def _rpc(self, handler: BaseHTTPRequestHandler, schema: str, name: str, body: bytes,
+             claims: dict[str, Any]) -> None:
         try:
             args = json.loads(body or b"{}")
         except ValueError:
@@ -255,14 +238,14 @@ class FakePostgrest:
                 conn.rollback()
                 diag = exc.diag
                 sqlstate = exc.sqlstate or "XX000"
-                return _send(handler, _status_of(sqlstate, role), {
+                return send(handler, _status_of(sqlstate, role), {
                     "code": sqlstate, "details": diag.message_detail, "hint": diag.message_hint,
                     "message": diag.message_primary or str(exc)})
             conn.commit()
         if returns_void:
-            return _send(handler, 204, None)
+            return send(handler, 204, None)
         values = [r[0] for r in rows]
-        _send(handler, 200, values if returns_set else (values[0] if values else None))
+        send(handler, 200, values if returns_set else (values[0] if values else None))
 
 
 def _find_function(conn: psycopg.Connection, schema: str, name: str,
@@ -298,35 +281,6 @@ def _call(schema: str, name: str, args: list[tuple[str, str]], returns_void: boo
                                for n, _ in args)
     return sql.SQL("select {} from json_to_record(%s::json) as _({}), lateral {}({}) as _r").format(
         selected, columns, function, named)
-
-
-def _send(handler: BaseHTTPRequestHandler, status: int, body: Any,
-          headers: dict[str, str] | None = None) -> None:
-    data = b"" if body is None else json.dumps(body).encode("utf-8")
-    try:
-        handler.send_response(status)
-        if body is not None:
-            handler.send_header("Content-Type", JSON)
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        if data and handler.command != "HEAD":
-            handler.wfile.write(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the client gave up waiting (a timeout test): nothing to tell it
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _any(self) -> None:
-        self.server.fake._handle(self)  # type: ignore[attr-defined]
-
-    do_GET = do_HEAD = do_POST = do_PATCH = do_PUT = do_DELETE = _any
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
 
 
 @contextmanager

@@ -36,13 +36,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLSchema, OperationDefinitionNode, build_client_schema, graphql_sync, parse, validate
 from graphql.error import GraphQLError
 from graphql.execution.values import get_variable_values
+
+from tests.fakes.loopback import LoopbackServer, send
 
 SCHEMA_ENV = "DRAGONFLY_RAILWAY_SCHEMA"
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "railway" / "schema.json"
@@ -171,7 +173,7 @@ class _Refused(Exception):
     pass
 
 
-class FakeRailway:
+class FakeRailway(LoopbackServer):
     def __init__(self) -> None:
         self.projects: dict[str, dict[str, Any]] = {}
         self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project id, environment id)
@@ -188,18 +190,13 @@ class FakeRailway:
         self._delay = 0.0
         self._slow_left: int | None = None
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.fake = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        super().__init__()
 
     # -- setting up ----------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/graphql/v2"
+        return f"http://127.0.0.1:{self.port}/graphql/v2"
 
     def add_project(self, name: str, environments: list[str], services: list[str]) -> dict[str, Any]:
         project = {"id": _id(), "name": name,
@@ -238,15 +235,6 @@ class FakeRailway:
     def slow(self, seconds: float, times: int | None = None) -> None:
         """Answer the next `times` requests (None: all) `seconds` late."""
         self._delay, self._slow_left = seconds, times
-
-    def start(self) -> FakeRailway:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- the state machine -----------------------------------------------------------
 
@@ -309,7 +297,7 @@ class FakeRailway:
 
     # -- one request ---------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in handler.headers.items()}
@@ -329,14 +317,14 @@ class FakeRailway:
             self._stopping.wait(delay)
         if fault is not None:
             status, extra = fault
-            return _send(handler, status, {"errors": [{"message": f"fault {status}"}]}, extra)
+            return send(handler, status, {"errors": [{"message": f"fault {status}"}]}, extra)
         if handler.command != "POST" or not isinstance(document, str):
-            return _send(handler, 400, {"errors": [{"message": "POST a JSON body with a query"}]})
+            return send(handler, 400, {"errors": [{"message": "POST a JSON body with a query"}]})
         why = document_errors(document, variables if isinstance(variables, dict) else None)
         if why:
             with self._lock:
                 self.invalid.append((document, why))
-            return _send(handler, 400, {"errors": [{"message": m} for m in why]})
+            return send(handler, 400, {"errors": [{"message": m} for m in why]})
         token = headers.get("project-access-token")
         bearer = headers.get("authorization", "")
         auth: tuple[str, Any]
@@ -354,7 +342,7 @@ class FakeRailway:
         if result.errors:
             answer["errors"] = [{"message": e.message + (f" (token {token})" if self.echo_token_in_errors
                                                           else ""), "path": e.path} for e in result.errors]
-        _send(handler, 200, answer)
+        send(handler, 200, answer)
 
 
 class _Root:
@@ -480,33 +468,6 @@ class _Root:
         plan = list(self.fake.redeploy_plan)
         new = self.fake._deploy(old.project_id, instance, "INITIALIZING", plan)
         return new.view()
-
-
-def _send(handler: BaseHTTPRequestHandler, status: int, body: Any,
-          headers: dict[str, str] | None = None) -> None:
-    data = json.dumps(body, default=str).encode("utf-8")
-    try:
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the client gave up waiting (a timeout test)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _any(self) -> None:
-        self.server.fake._handle(self)  # type: ignore[attr-defined]
-
-    do_GET = do_POST = _any
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
 
 
 @contextmanager
