@@ -29,7 +29,7 @@ def _project_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project-file", type=Path, metavar="PATH",
                         help="the project file (default: dragonfly.yml found from the current directory)")
-    common.add_argument("--format", choices=("text", "github", "json"), default=None,
+    common.add_argument("--format", choices=("text", "github", "json", "sarif"), default=None,
                         help="report format (default: github when GITHUB_ACTIONS=true, else text)")
     common.add_argument("--strict", action="store_true", help="warnings fail the gate too")
     return common
@@ -38,7 +38,8 @@ def _project_options() -> argparse.ArgumentParser:
 def _target_options() -> argparse.ArgumentParser:
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument("--db-url", metavar="URL",
-                        help="the database to work on (shown without its password)")
+                        help="the database to work on (shown without its password; also "
+                        "$DRAGONFLY_DB_URL, which keeps it off the command line)")
     target.add_argument("--env", metavar="NAME", help="an environment declared in dragonfly.yml")
     return target
 
@@ -63,7 +64,37 @@ def build_parser() -> argparse.ArgumentParser:
                       help="build the shadow on this PostgreSQL server, in a fresh database that is "
                       "dropped afterwards (default: $DRAGONFLY_SHADOW_URL, the project file, "
                       "else a private embedded PostgreSQL)")
+    gate.add_argument("--base", metavar="REF",
+                      help="a pull request's base (branch, tag or commit, e.g. origin/main): also build "
+                      "its migrations, report what the head changes in the API surface at the lines "
+                      "that changed it, and lint the new migrations with squawk")
+    gate.add_argument("--sarif-file", type=Path, metavar="PATH",
+                      help="also write the report as SARIF 2.1.0 here (for code scanning)")
+    gate.add_argument("--json-file", type=Path, metavar="PATH",
+                      help="also write the JSON report here (e.g. for `dragonfly-ci publish` in a "
+                      "workflow_run workflow, for fork pull requests)")
+    gate.add_argument("--no-check-run", action="store_true",
+                      help="in GitHub Actions with GITHUB_TOKEN set, do not create a check run")
+    gate.add_argument("--no-pr-comment", action="store_true",
+                      help="in GitHub Actions with GITHUB_TOKEN set, do not write the sticky PR comment")
     gate.set_defaults(run=_contract_gate)
+
+    publish = commands.add_parser(
+        "publish", epilog=EPILOG,
+        help="post a saved JSON report as a check run and a sticky PR comment (workflow_run, forks)",
+        description="Read a report written with --json-file (or --format json) and post it to GitHub "
+        "as a check run and the sticky pull-request comment, as the gate does itself when it has a "
+        "token. For fork pull requests: run the gate in the pull_request workflow, upload the report "
+        "as an artifact, and publish it from a workflow_run workflow that has a write token.",
+    )
+    publish.add_argument("report", type=Path, help="the JSON report")
+    publish.add_argument("--pr", type=int, metavar="NUMBER",
+                         help="the pull request (default: from the event payload)")
+    publish.add_argument("--sha", metavar="SHA",
+                         help="the commit the check run belongs to (default: the pull request's head)")
+    publish.add_argument("--no-check-run", action="store_true", help="do not create a check run")
+    publish.add_argument("--no-pr-comment", action="store_true", help="do not write the PR comment")
+    publish.set_defaults(run=_publish)
 
     migrate = commands.add_parser(
         "migrate", parents=[common, _target_options()], epilog=EPILOG,
@@ -208,9 +239,33 @@ def _contract_gate(args: argparse.Namespace) -> int:
     from dragonfly_ci.config import load_project
     from dragonfly_ci.gates import contract_gate
 
+    if os.environ.get("GITHUB_TOKEN"):  # for the check run and PR comment, after the gate
+        _mask([os.environ["GITHUB_TOKEN"]], args)
     project = load_project(args.project_file)
-    result = contract_gate.run(project, shadow_url=args.shadow_url)
-    return _report(result, args)
+    result = contract_gate.run(project, shadow_url=args.shadow_url, base=args.base)
+    code = _report(result, args)
+    for fmt, path in (("sarif", args.sarif_file), ("json", args.json_file)):
+        if path:
+            from dragonfly_ci.report import render
+
+            with open(Path.cwd() / path, "w", encoding="utf-8") as out:
+                render(result, fmt, strict=args.strict, stream=out)
+    if (args.format or _default_format()) == "github":
+        from dragonfly_ci.report.pull_request import publish
+
+        publish(result, strict=args.strict, check_run=not args.no_check_run,
+                comment=not args.no_pr_comment, stream=sys.stdout)
+    return code
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from dragonfly_ci.report.pull_request import load_report, publish
+
+    result, strict = load_report(args.report)
+    posted = publish(result, strict=strict, check_run=not args.no_check_run,
+                     comment=not args.no_pr_comment, stream=sys.stdout, pr=args.pr, sha=args.sha,
+                     required=True)
+    return EXIT_PASSED if posted else EXIT_COULD_NOT_CHECK
 
 
 def _contract_init(args: argparse.Namespace) -> int:
@@ -316,7 +371,8 @@ def _target(project, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
     """Resolve --db-url/--env, masking its secrets in Actions before anything is printed."""
     from dragonfly_ci.targets import resolve_target
 
-    target = resolve_target(project, db_url=args.db_url, env=args.env)
+    db_url = args.db_url or os.environ.get("DRAGONFLY_DB_URL") or None
+    target = resolve_target(project, db_url=db_url, env=args.env)
     _mask(target.secrets, args)
     return target
 

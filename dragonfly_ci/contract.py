@@ -19,6 +19,8 @@ from dragonfly_ci.yamldoc import Document, load
 if TYPE_CHECKING:
     import psycopg
 
+    from dragonfly_ci.findings import Finding
+
 
 @dataclass(frozen=True)
 class Arg:
@@ -138,10 +140,14 @@ def _type_line(doc: Document, key: tuple) -> int | None:
 # --- resolution against a database ------------------------------------------------
 
 
-def resolve(contract: Contract, conn: psycopg.Connection) -> Contract:
+def resolve(contract: Contract, conn: psycopg.Connection,
+            missing: list[Finding] | None = None) -> Contract:
     """The same contract with every type spelled as PostgreSQL formats it.
 
-    Raises BadInput at the contract line of a type PostgreSQL does not know.
+    Raises BadInput at the contract line of a type PostgreSQL does not know: on a
+    shadow, the contract is wrong. On a live database (`missing` given) the
+    database may be what is wrong: each unknown type becomes a
+    `contract/type-missing` finding appended to `missing`, kept as written.
     """
     from dragonfly_ci.postgres.catalog import resolve_types
 
@@ -167,6 +173,18 @@ def resolve(contract: Contract, conn: psycopg.Connection) -> Contract:
     for spelling, uses in spellings.items():
         if resolved.get(spelling) is None:
             line, what = uses[0]
+            if missing is not None:
+                from dragonfly_ci.findings import Location
+                from dragonfly_ci.rules import finding
+
+                missing.append(finding(
+                    "contract/type-missing",
+                    f"type {spelling!r} ({what}) does not exist in this database",
+                    location=Location(contract.display, line),
+                    hint="apply the migration that creates it, or fix the contract's spelling",
+                ))
+                resolved[spelling] = spelling
+                continue
             raise BadInput(
                 f"unknown type {spelling!r} ({what})",
                 file=contract.display,

@@ -67,6 +67,19 @@ class GateResult:
     duration_s: float = 0.0
     checks: list[SubCheck] = field(default_factory=list)  # composite gates only
     could_not_check: bool = False  # a sub-check could not run: never a pass
+    # On a pull request: the lines it changed, by repository-relative path, so reports can
+    # put the findings there first (annotations are capped).
+    changed_lines: dict[str, frozenset[int]] = field(default_factory=dict)
+    # Gate-specific step outputs the GitHub sink writes besides the counts, e.g.
+    # migrate's `applied` (a JSON list of versions); values are strings.
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def on_changed_line(self, f: Finding) -> bool:
+        loc = f.location
+        if not loc or not loc.line or loc.file not in self.changed_lines:
+            return False
+        changed = self.changed_lines[loc.file]
+        return any(line in changed for line in range(loc.line, max(loc.end_line or 0, loc.line) + 1))
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)

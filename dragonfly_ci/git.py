@@ -39,14 +39,16 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _run(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """git's result as text, or as bytes when `stdin` is given (for --batch commands)."""
     if not cwd.is_dir():
         raise CouldNotCheck("folder not found, so git cannot run in it", file=cwd)
+    # Paths are bytes to git; surrogateescape round-trips any of them to Path.
+    text = {"text": True, "encoding": "utf-8", "errors": "surrogateescape"} if stdin is None else {}
     try:
         return subprocess.run(
             ["git", *args], cwd=cwd, env=_environment(), capture_output=True, check=False,
-            # Paths are bytes to git; surrogateescape round-trips any of them to Path.
-            text=True, encoding="utf-8", errors="surrogateescape",
+            input=stdin, **text,
         )
     except FileNotFoundError:
         raise CouldNotCheck("git is not installed or not on PATH",
@@ -55,8 +57,9 @@ def _run(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         raise CouldNotCheck(f"could not run git: {exc}") from None
 
 
-def _failure(proc: subprocess.CompletedProcess[str], args: Sequence[str], cwd: Path) -> Exception:
-    stderr = proc.stderr.strip()
+def _failure(proc: subprocess.CompletedProcess, args: Sequence[str], cwd: Path) -> Exception:
+    stderr = proc.stderr if isinstance(proc.stderr, str) else proc.stderr.decode("utf-8", "replace")
+    stderr = stderr.strip()
     last = stderr.splitlines()[-1] if stderr else f"exit status {proc.returncode}"
     if "not a git repository" in stderr:
         return CouldNotCheck(
@@ -76,6 +79,14 @@ def _failure(proc: subprocess.CompletedProcess[str], args: Sequence[str], cwd: P
 def run_git(args: Sequence[str], cwd: Path) -> str:
     """git's stdout; BadInput for an unknown revision, CouldNotCheck for anything else."""
     proc = _run(args, cwd)
+    if proc.returncode != 0:
+        raise _failure(proc, args, cwd)
+    return proc.stdout
+
+
+def run_git_batch(args: Sequence[str], cwd: Path, stdin: bytes) -> bytes:
+    """git's raw stdout for a command fed `stdin` (cat-file --batch: sizes count bytes)."""
+    proc = _run(args, cwd, stdin)
     if proc.returncode != 0:
         raise _failure(proc, args, cwd)
     return proc.stdout

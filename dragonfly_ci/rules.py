@@ -47,6 +47,8 @@ RULES: dict[str, Rule] = {
         Rule("contract/column-nullability-changed", _E,
              "A contracted column's nullability differs."),
         Rule("contract/view-missing", _E, "A contracted view does not exist."),
+        Rule("contract/type-missing", _E,
+             "A type the contract names does not exist in the live database (doctor)."),
         # The ledger: supabase_migrations.schema_migrations against the files.
         Rule("ledger/pending", _N, "A migration file is not applied yet."),
         Rule("ledger/unknown-version", _E,
@@ -135,15 +137,54 @@ RULES: dict[str, Rule] = {
              "Another deployment replaced the watched one during the watch."),
         Rule("railway/error-lines", _E,
              "More log lines than allowed matched the error patterns during the watch."),
+        # contract-gate --base: the public surface at the base ref against the head. Breaking
+        # changes are errors when the contract declares the object and did not change with it,
+        # warnings when it does not declare it, notices when the contract changed too.
+        Rule("surface/rpc-removed", _E, "An RPC in an exposed schema was removed."),
+        Rule("surface/rpc-arguments-changed", _E,
+             "An RPC's argument types changed, or an argument without a default was added or removed."),
+        Rule("surface/rpc-argument-renamed", _E,
+             "An RPC's argument was renamed (PostgREST calls RPCs by argument name)."),
+        Rule("surface/rpc-default-removed", _E, "An RPC argument lost its default."),
+        Rule("surface/rpc-return-type-changed", _E, "An RPC returns another type."),
+        Rule("surface/rpc-security-changed", _E,
+             "An RPC switched between SECURITY DEFINER and SECURITY INVOKER."),
+        Rule("surface/rpc-execute-revoked", _E, "An API role can no longer EXECUTE an RPC."),
+        Rule("surface/table-removed", _E,
+             "A table in an exposed schema was removed or is no longer a table."),
+        Rule("surface/view-removed", _E, "A view in an exposed schema was removed or is no longer a view."),
+        Rule("surface/column-removed", _E, "A column of an exposed table or view was removed."),
+        Rule("surface/column-type-changed", _E, "A column of an exposed table or view changed type."),
+        Rule("surface/grant-revoked", _E,
+             "An API role lost SELECT, INSERT, UPDATE or DELETE on an exposed table or view."),
+        Rule("surface/policy-allows-anon", _E, "A row level security policy now lets anon in."),
+        Rule("surface/rls-disabled", _E, "Row level security was disabled on an exposed table."),
+        Rule("surface/rpc-added", _N, "A new RPC is callable through the API; declare it in the contract."),
+        Rule("surface/rpc-extended", _N,
+             "An RPC gained arguments with defaults, or defaults: calls that worked still work."),
+        Rule("surface/rpc-execute-granted", _N, "An API role can EXECUTE an RPC it could not before."),
+        Rule("surface/table-added", _N, "A new table is exposed through the API."),
+        Rule("surface/view-added", _N, "A new view is exposed through the API."),
+        Rule("surface/column-added", _N, "A new column in an exposed table or view."),
+        Rule("surface/grant-added", _N, "An API role gained a privilege on an exposed table or view."),
+        Rule("surface/base-not-built", _E,
+             "The base ref's migrations do not apply, so the surface could not be compared."),
     ]
 }
 
+# Families whose rule ids come from another tool: `lint/<squawk rule>` (squawk's own ids,
+# see `dragonfly_ci/migrations/lint.py`). Overridable one by one, or all at once as `lint/*`.
+RULE_FAMILIES = {"lint": "A squawk rule on a migration new in the pull request (lint/<squawk rule>)."}
+
 
 def apply_overrides(findings: list[Finding], overrides: dict[str, str]) -> list[Finding]:
-    """Re-grade findings by the project file's `rules:` map; `off` drops them."""
+    """Re-grade findings by the project file's `rules:` map; `off` drops them.
+
+    A rule's own entry wins over its family's (`lint/*`).
+    """
     result = []
     for finding in findings:
-        level = overrides.get(finding.rule)
+        level = overrides.get(finding.rule) or overrides.get(finding.rule.split("/", 1)[0] + "/*")
         if level == "off":
             continue
         result.append(finding.with_severity(Severity(level)) if level else finding)

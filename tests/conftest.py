@@ -77,6 +77,17 @@ def add_migration(root: Path, name: str, sql: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def act_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """For the act tests (tests/act/): an export of this checkout for
+    `--local-repository`, and one actions/setup cache, shared by the session so the
+    toolkit's virtual environment is built once."""
+    from tests.act import export_checkout
+
+    root = tmp_path_factory.mktemp("act")
+    return export_checkout(root / "release-actions"), root / "setup-cache"
+
+
 @pytest.fixture
 def railway() -> Iterator:
     """A loopback Railway API (tests/fakes/railway.py). A test that sent it a document

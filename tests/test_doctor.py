@@ -71,6 +71,20 @@ def test_contract_on_the_live_database(reference_db, monkeypatch, capsys):
     assert location["file"] == "supabase/migrations/20250108141500_add_job_queue_rpcs.sql"
 
 
+# Regression: a type the contract names (a table's row type) missing from the live database was
+# reported as bad input in the contract (exit 2); on a live database it is what doctor looks for.
+def test_a_contracted_type_missing_from_the_live_database_is_a_finding(reference_db, monkeypatch, capsys):
+    with_ledger(reference_db)
+    with psycopg.connect(reference_db, autocommit=True) as conn:
+        conn.execute("drop table ops.job_queue cascade")
+    code, report, err = doctor(REPO, reference_db, monkeypatch, capsys)
+    assert code == 1, (report, err)
+    missing = [f for f in report["findings"] if f["rule"] == "contract/type-missing"]
+    assert len(missing) == 1 and "'ops.job_queue'" in missing[0]["message"], report["findings"]
+    assert (missing[0]["location"]["file"], missing[0]["location"]["line"]) == ("supabase/contract.yml", 11)
+    assert "contract/table-missing" in rules(report)
+
+
 @pytest.fixture
 def dashboard_project(project: Path) -> Path:
     (project / "dashboards" / "sql").mkdir(parents=True)

@@ -483,5 +483,5 @@ def test_render_json_and_unknown_format():
     render(mixed(), "json", strict=True, stream=stream)
     assert json.loads(stream.getvalue())["counts"]["error"] == 1
 
-    with pytest.raises(ValueError, match="sarif"):
-        render(mixed(), "sarif", strict=False, stream=io.StringIO())
+    with pytest.raises(ValueError, match="xml"):
+        render(mixed(), "xml", strict=False, stream=io.StringIO())

@@ -29,6 +29,7 @@ from typing import Any
 from dragonfly_ci.findings import Finding, Location
 from dragonfly_ci.migrations.sources import COMMENT, CREATE, DEFINITION, DROP, GRANT, REPLACE, SourceIndex
 from dragonfly_ci.postgres.catalog import Column, Privileges, Snapshot
+from dragonfly_ci.postgres.fingerprints import PARTS, Fingerprint, Plan
 from dragonfly_ci.rules import finding
 
 DEFAULT_IGNORED: tuple[str, ...] = (
@@ -90,8 +91,13 @@ def scope(snapshot: Snapshot, ignore_schemas: Iterable[str] = DEFAULT_IGNORED) -
 
 
 def object_counts(expected: Snapshot, actual: Snapshot, sources: SourceIndex | None, *,
-                  ignore_schemas: Iterable[str] = DEFAULT_IGNORED) -> dict[str, int]:
-    """Objects compared per kind (the union of both sides), for the gate's facts."""
+                  ignore_schemas: Iterable[str] = DEFAULT_IGNORED,
+                  plan: Plan | None = None) -> dict[str, int]:
+    """Objects compared per kind (the union of both sides), for the gate's facts.
+
+    With the `plan` that chose what partial snapshots hold, the objects it
+    found alike (and the parts of relations one side lacks) count too.
+    """
     patterns = tuple(ignore_schemas)
     expected, actual = scope(expected, patterns), scope(actual, patterns)
     sections = ["schemas", "functions", "relations", "indexes", "constraints", "policies",
@@ -103,7 +109,24 @@ def object_counts(expected: Snapshot, actual: Snapshot, sources: SourceIndex | N
         if _project_extension(name, expected, actual, sources, patterns))
     counts["columns"] = len(
         {(k, c.name) for s in (expected, actual) for k, r in s.relations.items() for c in r.columns})
+    if plan is not None:
+        _count_unread(counts, plan, patterns)
     return counts
+
+
+def _count_unread(counts: dict[str, int], plan: Plan, patterns: tuple[str, ...]) -> None:
+    def compared(fingerprint: Fingerprint) -> bool:
+        return not fingerprint.extension and not ignored(fingerprint.schema, patterns)
+
+    counts["functions"] += sum(1 for _ in filter(compared, plan.alike_functions))
+    for fingerprint in filter(compared, plan.alike_relations):
+        counts["relations"] += 1
+        for part, n in zip(PARTS, fingerprint.parts, strict=True):
+            counts[part] += n
+    for fingerprint in filter(compared, plan.bare_relations):  # read without parts
+        for part, n in zip(PARTS, fingerprint.parts, strict=True):
+            if part != "columns":
+                counts[part] += n
 
 
 def _project_extension(name: str, expected: Snapshot, actual: Snapshot,

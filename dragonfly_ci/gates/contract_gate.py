@@ -17,7 +17,8 @@ from dragonfly_ci.rules import apply_overrides, finding
 GATE = "contract-gate"
 
 
-def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
+def run(project: Project, *, shadow_url: str | None = None, base: str | None = None) -> GateResult:
+    """The gate; with `base` (a git ref) also the pull request's surface diff and lint."""
     from dragonfly_ci.checks.contract import check_contract
     from dragonfly_ci.contract import load_contract, resolve
     from dragonfly_ci.migrations.files import discover
@@ -39,9 +40,17 @@ def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
             hint="create it (see the README's contract format) or fix `contract:` in dragonfly.yml",
         )
 
+    pr = None
+    if base is not None:
+        from dragonfly_ci.gates.contract_diff import PullRequestCheck
+
+        pr = PullRequestCheck.read(project, base, files)
     url = project.resolve_shadow_url(shadow_url)
-    with build_from_migrations(files, url, project.platform) as build:
+    platform = project.platform
+    building = pr.shadows(url, platform) if pr else build_from_migrations(files, url, platform)
+    with building as build:
         shadow, outcome = build.shadow, build.outcome
+        snapshot = None
         result.facts["shadow"] = shadow.label
         result.facts["migrations applied"] = f"{len(outcome.applied)} of {len(files)}"
         if outcome.outside_transaction:
@@ -69,6 +78,11 @@ def run(project: Project, *, shadow_url: str | None = None) -> GateResult:
                 plural(len(contract.rpcs), "RPC"), plural(len(contract.tables), "table"),
                 plural(len(contract.views), "view")])
             result.facts["exposed schemas"] = ", ".join(project.exposed_schemas)
+        if pr and not outcome.failure:
+            result.findings += pr.compare(build, snapshot or take_snapshot(shadow.conn), project)
+    if pr:
+        result.findings += pr.lint(project)
+        pr.record(result)
     result.findings = apply_overrides(result.findings, project.rules)
     result.duration_s = time.perf_counter() - started
     return result

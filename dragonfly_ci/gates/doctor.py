@@ -58,7 +58,9 @@ def run(project: Project, target: Target, *, shadow_url: str | None = None) -> G
         live = take_snapshot(conn)
         if contract is not None:
             sources = located_index(files, conn)
-            result.findings += check_contract(resolve(contract, conn), live, sources)
+            missing: list = []
+            resolved = resolve(contract, conn, missing)
+            result.findings += missing + check_contract(resolved, live, sources)
             result.facts["contract"] = f"{contract.display}: checked on the live database"
     if dashboards:
         result.findings += check_dashboard_views(project, files, dashboards, live, shadow_url)

@@ -1,8 +1,9 @@
 """`dragonfly-ci schema-consistency` (alias `drift`): the live schema against the migrations.
 
-target database -> live Snapshot; migration files -> shadow -> expected
-Snapshot; compare -> findings at the migration lines behind each object.
-Never prints, never exits: the CLI renders the GateResult.
+target database -> live fingerprints; migration files -> shadow -> expected
+fingerprints; what they show may differ -> a partial Snapshot of each side
+(postgres/fingerprints.py); compare -> findings at the migration lines behind
+each object. Never prints, never exits: the CLI renders the GateResult.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from dragonfly_ci.checks.drift import DEFAULT_IGNORED
+from dragonfly_ci.checks.drift import DEFAULT_IGNORED, ignored
 from dragonfly_ci.config import Project
 from dragonfly_ci.findings import GateResult
 from dragonfly_ci.rules import apply_overrides
@@ -19,7 +20,7 @@ from dragonfly_ci.rules import apply_overrides
 if TYPE_CHECKING:
     import psycopg
 
-    from dragonfly_ci.postgres.catalog import Snapshot
+    from dragonfly_ci.postgres.fingerprints import Fingerprints
     from dragonfly_ci.targets import Target
 
 GATE = "schema-consistency"
@@ -44,13 +45,13 @@ def _database_owner(conn: psycopg.Connection) -> str:
     return row[0] if row else ""
 
 
-def _read_live(conn: psycopg.Connection, target: Target) -> tuple[Snapshot, str]:
-    """The live snapshot and database owner, in read-only transactions."""
+def _read_live(conn: psycopg.Connection, target: Target) -> tuple[Fingerprints, str]:
+    """The live fingerprints and database owner, in read-only transactions."""
     import psycopg
 
     from dragonfly_ci.errors import CouldNotCheck
-    from dragonfly_ci.postgres.catalog import take_snapshot
     from dragonfly_ci.postgres.connect import scrub
+    from dragonfly_ci.postgres.fingerprints import take_fingerprints
 
     try:
         conn.execute("set application_name = 'dragonfly-ci schema-consistency'")
@@ -58,7 +59,7 @@ def _read_live(conn: psycopg.Connection, target: Target) -> tuple[Snapshot, str]
     except psycopg.Error as exc:
         message = scrub(str(exc).strip(), target.url)
         raise CouldNotCheck(f"could not read {target.label}: {message}") from exc
-    return take_snapshot(conn), owner
+    return take_fingerprints(conn), owner
 
 
 def run(
@@ -75,6 +76,7 @@ def run(
     from dragonfly_ci.migrations.sources import located_index
     from dragonfly_ci.postgres.catalog import take_snapshot
     from dragonfly_ci.postgres.connect import connect
+    from dragonfly_ci.postgres.fingerprints import plan, take_fingerprints
     from dragonfly_ci.postgres.shadow import build_from_migrations
 
     started = time.perf_counter()
@@ -87,9 +89,10 @@ def run(
     result.findings += skipped
 
     # Connect first, so an unreachable database fails (exit 3) before the
-    # seconds a shadow costs; then read it (over the network, for production)
-    # on its own thread while the shadow builds. The connection is used by
-    # that thread alone until it is done.
+    # seconds a shadow costs; then fingerprint it (over the network, for
+    # production) on its own thread while the shadow builds, and read what
+    # may differ on that thread again while the shadow's side is read. The
+    # connection is used by one thread at a time.
     conn = connect(target.url, autocommit=True, purpose=f"the {target.env or 'target'} database")
     with conn, ThreadPoolExecutor(1, thread_name_prefix="live-snapshot") as pool:
         reading = pool.submit(_read_live, conn, target)
@@ -104,16 +107,20 @@ def run(
                 result.findings = apply_overrides(result.findings, project.rules)
                 result.duration_s = time.perf_counter() - started
                 return result
-            expected = take_snapshot(shadow.conn)
+            expected_prints = take_fingerprints(shadow.conn)
             shadow_owner = _database_owner(shadow.conn)
             sources = located_index(files, shadow.conn)
-        actual, live_owner = reading.result()  # raises what the reading raised
+            live_prints, live_owner = reading.result()  # raises what the reading raised
+            chosen = plan(expected_prints, live_prints, lambda schema: ignored(schema, patterns))
+            live_reading = pool.submit(take_snapshot, conn, chosen.actual)
+            expected = take_snapshot(shadow.conn, chosen.expected)
+            actual = live_reading.result()
 
     aliases = {shadow_owner: live_owner} if shadow_owner and live_owner and shadow_owner != live_owner else {}
     live = target.env or "the database"
     result.findings += compare(expected, actual, sources, ignore_schemas=patterns,
                                role_aliases=aliases, live=live)
-    counts = object_counts(expected, actual, sources, ignore_schemas=patterns)
+    counts = object_counts(expected, actual, sources, ignore_schemas=patterns, plan=chosen)
     result.facts["compared"] = ", ".join(
         f"{n} {_NOUNS[kind][n != 1]}" for kind, n in counts.items() if n) or "nothing"
     result.facts["ignored schemas"] = ", ".join(patterns) or "none"

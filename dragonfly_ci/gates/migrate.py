@@ -9,6 +9,7 @@ alone, outside the batch, in order; the plan says so before anything runs.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -149,6 +150,8 @@ def run(
                     if failure:
                         plan.findings.append(failure)
                 _describe(result, plan, applied)
+                # Step output: the versions this run committed, as a JSON list.
+                result.outputs["applied"] = json.dumps(applied)
     # After a real run, pending notices would say "will be applied" of files that now are.
     keep_pending = dry_run or plan.blocked
     result.findings = apply_overrides(

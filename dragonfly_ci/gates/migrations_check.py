@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from dragonfly_ci.config import Project
-from dragonfly_ci.errors import CouldNotCheck
 from dragonfly_ci.findings import Finding, GateResult, Location
-from dragonfly_ci.git import resolve_commit, run_git, toplevel
-from dragonfly_ci.migrations.files import MIGRATION_NAME
+from dragonfly_ci.git import resolve_commit, run_git
+from dragonfly_ci.gitrefs import is_migration, migration_blobs, migrations_folder, pathspec
+from dragonfly_ci.gitrefs import version_of as _version
 from dragonfly_ci.rules import apply_overrides, finding
 
 GATE = "migrations-check"
@@ -43,15 +43,10 @@ class _Change:
 def run(project: Project, base: str) -> GateResult:
     started = time.perf_counter()
     folder = project.migrations_dir
-    # The folder itself may be gone (every file deleted); git runs in what is left.
-    top = toplevel(next(p for p in [folder, *folder.parents] if p.is_dir()))
-    try:
-        rel = folder.resolve().relative_to(top).as_posix()
-    except ValueError:
-        raise CouldNotCheck(f"the migrations folder is outside the git repository at {top}",
-                            file=project.display(folder)) from None
+    where = migrations_folder(project)
+    top, rel = where.top, where.rel
     commit = resolve_commit(base, top)
-    base_files = _files_at(commit, rel, top)
+    base_files = migration_blobs(commit, where)
     changes = _changes(commit, rel, top, base_files)
 
     result = GateResult(GATE)
@@ -87,40 +82,11 @@ def run(project: Project, base: str) -> GateResult:
 # --- what changed -------------------------------------------------------------------------------
 
 
-def _is_migration(path: str, rel: str) -> bool:
-    """A file the Supabase CLI applies: directly in the folder, named <version>_<name>.sql."""
-    pure = PurePosixPath(path)
-    return pure.parent == PurePosixPath(rel) and MIGRATION_NAME.match(pure.name) is not None
-
-
-def _version(path: str) -> str:
-    match = MIGRATION_NAME.match(PurePosixPath(path).name)
-    assert match is not None
-    return match.group(1)
-
-
-def _pathspec(rel: str) -> list[str]:
-    return ["--", rel] if rel != "." else ["--"]
-
-
-def _files_at(commit: str, rel: str, top: Path) -> dict[str, str]:
-    """The base's migration files: repository-relative path -> blob id."""
-    # ls-tree lists a folder's entries only with a trailing slash; a missing folder lists nothing.
-    listing = run_git(["ls-tree", "-z", commit, "--", f"{rel}/" if rel != "." else "."], top)
-    files = {}
-    for entry in filter(None, listing.split("\0")):
-        meta, path = entry.split("\t", 1)
-        _mode, kind, blob = meta.split()
-        if kind == "blob" and _is_migration(path, rel):
-            files[path] = blob
-    return files
-
-
 def _changes(commit: str, rel: str, top: Path, base_files: dict[str, str]) -> list[_Change]:
     """Changes to migration files between `commit` and the working tree, renames detected."""
     # --literal-pathspecs: the folder's name is a path, never a glob.
     diff = run_git(["--literal-pathspecs", "diff", "-z", "--name-status", "-M", "--no-color",
-                    "--no-ext-diff", commit, *_pathspec(rel)], top)
+                    "--no-ext-diff", commit, *pathspec(rel)], top)
     tokens = diff.split("\0")
     changes: list[_Change] = []
     i = 0
@@ -132,7 +98,7 @@ def _changes(commit: str, rel: str, top: Path, base_files: dict[str, str]) -> li
         else:
             old = new = tokens[i + 1]
             i += 2
-        was, now = old in base_files, _is_migration(new, rel)
+        was, now = old in base_files, is_migration(new, rel)
         if status == "R" and was:
             changes.append(_Change("R", new, old))  # also when renamed out of the CLI's name
         elif status == "D" or (status == "R" and not now):
@@ -145,8 +111,8 @@ def _changes(commit: str, rel: str, top: Path, base_files: dict[str, str]) -> li
             changes.append(_Change("M", new))
 
     untracked = [p for p in filter(None, run_git(
-        ["--literal-pathspecs", "ls-files", "-z", "--others", "--exclude-standard", *_pathspec(rel)],
-        top).split("\0")) if _is_migration(p, rel)]
+        ["--literal-pathspecs", "ls-files", "-z", "--others", "--exclude-standard", *pathspec(rel)],
+        top).split("\0")) if is_migration(p, rel)]
     return _pair_untracked(changes, untracked, base_files, top)
 
 

@@ -415,7 +415,7 @@ where {_USER_SCHEMA.format(n='n')}
 """
 
 _FUNCTIONS_SQL = f"""
-select n.nspname::text, p.proname::text, p.prokind::text,
+select p.oid, n.nspname::text, p.proname::text, p.prokind::text,
     array(select format_type(t, null) from unnest(p.proargtypes) with ordinality u(t, i)
           order by i),
     p.proargmodes::text[], p.proargnames,
@@ -433,7 +433,7 @@ select n.nspname::text, p.proname::text, p.prokind::text,
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join pg_language l on l.oid = p.prolang
-where {_USER_SCHEMA.format(n='n')}
+where {_USER_SCHEMA.format(n='n')} /*only*/
 """
 
 _RELATION_KINDS = {
@@ -461,7 +461,7 @@ select c.oid, n.nspname::text, c.relname::text, c.relkind::text,
     case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
-where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and {_USER_SCHEMA.format(n='n')}
+where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and {_USER_SCHEMA.format(n='n')} /*only*/
 """
 
 # A DEFAULT cannot refer to columns (PostgreSQL refuses "cannot use column
@@ -478,7 +478,8 @@ select a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attn
     nullif(a.attgenerated::text, ''),
     case when a.attcollation <> t.typcollation then a.attcollation::regcollation::text end,
     d.description,
-    case when a.attacl is not null then {_acl('a.attacl')} end
+    case when a.attacl is not null then {_acl('a.attacl')} end,
+    a.attnum
 from pg_attribute a
 join pg_class c on c.oid = a.attrelid
 join pg_namespace n on n.oid = c.relnamespace
@@ -487,7 +488,7 @@ left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
 left join pg_description d
     on d.classoid = 'pg_class'::regclass and d.objoid = a.attrelid and d.objsubid = a.attnum
 where a.attnum > 0 and not a.attisdropped
-  and c.relkind in ('r', 'p', 'v', 'm', 'f') and {_USER_SCHEMA.format(n='n')}
+  and c.relkind in ('r', 'p', 'v', 'm', 'f') and {_USER_SCHEMA.format(n='n')} /*only*/
 order by a.attrelid, a.attnum
 """
 
@@ -502,7 +503,7 @@ join pg_class t on t.oid = x.indrelid
 join pg_namespace n on n.oid = i.relnamespace
 left join pg_constraint con
     on con.conindid = x.indexrelid and con.conrelid = x.indrelid and con.contype in ('p', 'u', 'x')
-where {_USER_SCHEMA.format(n='n')}
+where {_USER_SCHEMA.format(n='n')} /*only*/
 """
 
 _CONSTRAINT_TYPES = {
@@ -521,7 +522,7 @@ select n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
 from pg_constraint con
 join pg_class c on c.oid = con.conrelid
 join pg_namespace n on n.oid = c.relnamespace
-where {_USER_SCHEMA.format(n='n')}
+where {_USER_SCHEMA.format(n='n')} /*only*/
 """
 
 # PostgreSQL 18 records every NOT NULL as a constraint: thousands of rows, each
@@ -554,7 +555,7 @@ select n.nspname::text, c.relname::text, p.polname::text, p.polcmd::text, p.polp
 from pg_policy p
 join pg_class c on c.oid = p.polrelid
 join pg_namespace n on n.oid = c.relnamespace
-where {_USER_SCHEMA.format(n='n')}
+where {_USER_SCHEMA.format(n='n')} /*only*/
 """
 
 _ENABLED = {"O": "enabled", "D": "disabled", "R": "replica", "A": "always"}
@@ -565,7 +566,7 @@ select n.nspname::text, c.relname::text, t.tgname::text, pg_get_triggerdef(t.oid
 from pg_trigger t
 join pg_class c on c.oid = t.tgrelid
 join pg_namespace n on n.oid = c.relnamespace
-where not t.tgisinternal and {_USER_SCHEMA.format(n='n')}
+where not t.tgisinternal and {_USER_SCHEMA.format(n='n')} /*only*/
 """
 
 _EXTENSIONS_SQL = """
@@ -689,17 +690,46 @@ def _sorted(values: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted(set(values or ())))
 
 
-def take_snapshot(conn: psycopg.Connection) -> Snapshot:
-    """Read the database's schema; leaves the session as it found it."""
+@dataclass(frozen=True)
+class Selection:
+    """What a partial snapshot reads of relations and functions, by OID.
+
+    `relations` come with their indexes, constraints, policies and triggers;
+    `bare_relations` without them (a Relation and its columns only). Every
+    other section (schemas, types, roles, ...) is read whole.
+    """
+    relations: frozenset[int] = frozenset()
+    functions: frozenset[int] = frozenset()
+    bare_relations: frozenset[int] = frozenset()
+
+
+def _only(sql: str, column: str, oids: frozenset[int] | None) -> str:
+    """The query narrowed to rows whose `column` is one of `oids` (None: every row)."""
+    narrowed = "" if oids is None else f"and {column} = any('{{{','.join(map(str, sorted(oids)))}}}'::oid[])"
+    return sql.replace("/*only*/", narrowed)
+
+
+def take_snapshot(conn: psycopg.Connection, only: Selection | None = None) -> Snapshot:
+    """Read the database's schema; leaves the session as it found it.
+
+    With `only`, the snapshot holds just those relations (and their parts) and
+    functions: what a comparison of fingerprints (postgres/fingerprints.py)
+    found may differ.
+    """
     import psycopg
 
+    relations = None if only is None else only.relations
+    functions = None if only is None else only.functions
+    with_bare = None if only is None else only.relations | only.bare_relations
     try:
         with _catalog_transaction(conn, read_only=True):
             results = _fetch_all(conn, [
-                _VERSION_SQL, _SCHEMAS_SQL, _FUNCTIONS_SQL, _RELATIONS_SQL, _COLUMNS_SQL,
-                _INDEXES_SQL, _constraints_sql(conn.info.server_version), _POLICIES_SQL,
-                _TRIGGERS_SQL, _EXTENSIONS_SQL, _ROLES_SQL, _TYPES_SQL, _PUBLICATIONS_SQL,
-                _EVENT_TRIGGERS_SQL,
+                _VERSION_SQL, _SCHEMAS_SQL, _only(_FUNCTIONS_SQL, "p.oid", functions),
+                _only(_RELATIONS_SQL, "c.oid", with_bare), _only(_COLUMNS_SQL, "a.attrelid", with_bare),
+                _only(_INDEXES_SQL, "x.indrelid", relations),
+                _only(_constraints_sql(conn.info.server_version), "con.conrelid", relations),
+                _only(_POLICIES_SQL, "p.polrelid", relations), _only(_TRIGGERS_SQL, "t.tgrelid", relations),
+                _EXTENSIONS_SQL, _ROLES_SQL, _TYPES_SQL, _PUBLICATIONS_SQL, _EVENT_TRIGGERS_SQL,
             ])
     except psycopg.Error as exc:
         raise CouldNotCheck(f"could not read the database catalog: {scrub(str(exc).strip())}") from exc
@@ -807,7 +837,7 @@ _GENERATED = {"s": "stored", "v": "virtual"}
 
 
 def _function(row: tuple[Any, ...]) -> Function:
-    (schema, name, kind, arg_types, modes, names, defaults, all_args, result, returns_set,
+    (_oid, schema, name, kind, arg_types, modes, names, defaults, all_args, result, returns_set,
      language, volatility, secdef, strict, leakproof, parallel, config, body, owner, execute,
      comment, extension) = row
     if not names:
@@ -847,7 +877,7 @@ def _relations(rows: list[tuple[Any, ...]],
     make_column, identities, generated_kinds, pairs = _COLUMN, _IDENTITIES, _GENERATED, _pairs
     columns: dict[int, list[Column]] = defaultdict(list)
     for (oid, name, type_, not_null, base_type, default, identity, generated, generated_kind, collation,
-         comment, privileges) in column_rows:
+         comment, privileges, _attnum) in column_rows:
         columns[oid].append(make_column((
             name, type_, not_null, default, identities.get(identity), generated, collation, comment,
             pairs(privileges) if privileges else (), generated_kinds.get(generated_kind), base_type,

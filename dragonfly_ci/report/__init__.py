@@ -4,6 +4,7 @@
 - `github`: annotations, step outputs and the job summary inside GitHub Actions
 - `summary`: the job summary's Markdown
 - `json_report`: a stable document for machines
+- `sarif`: SARIF 2.1.0, for code scanning
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TextIO
 
 from dragonfly_ci.findings import GateResult
 
-FORMATS = ("text", "github", "json")
+FORMATS = ("text", "github", "json", "sarif")
 
 
 def render(
@@ -33,6 +34,11 @@ def render(
         from dragonfly_ci.report import json_report
 
         stream.write(json_report.render(result, strict=strict) + "\n")
+        return
+    if fmt == "sarif":
+        from dragonfly_ci.report import sarif
+
+        stream.write(sarif.render(result, strict=strict) + "\n")
         return
 
     from dragonfly_ci.report import terminal

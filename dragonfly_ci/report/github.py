@@ -2,7 +2,8 @@
 
 GitHub shows at most 10 annotations of each level per step and 50 per job and
 drops the rest without a word, so we choose which ones it shows: errors first,
-and one notice that says how many more there are and where to find them.
+on the lines a pull request changed first, and one notice that says how many
+more there are and where to find them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def annotations(
     result: GateResult, *, per_level: int = PER_LEVEL, total: int = TOTAL
 ) -> list[Annotation]:
     """The annotations GitHub will actually show, errors first, within both caps."""
-    findings = result.sorted_findings()
+    findings = prioritised(result)
     caps = {severity: per_level for severity in Severity}
     chosen = _within_caps(findings, caps, total)
     if len(chosen) == len(findings):
@@ -51,6 +52,13 @@ def annotations(
     ]
 
 
+def prioritised(result: GateResult) -> list[Finding]:
+    """Findings in the order annotations show them: by severity, and within one severity
+    those on lines the pull request changed first (where a reviewer is looking)."""
+    return sorted(result.sorted_findings(),
+                  key=lambda f: (f.severity.rank, not result.on_changed_line(f)))
+
+
 def emit_annotations(result: GateResult, *, per_level: int = PER_LEVEL, total: int = TOTAL) -> None:
     """Write the annotations to stdout as `::error file=…,line=…,title=…::message`."""
     for level, message, properties in annotations(result, per_level=per_level, total=total):
@@ -61,13 +69,16 @@ def emit_annotations(result: GateResult, *, per_level: int = PER_LEVEL, total: i
 
 
 def write_outputs(result: GateResult, *, strict: bool = False) -> None:
-    """Step outputs `passed`, `errors`, `warnings`, `notices`; only inside Actions."""
+    """Step outputs `passed`, `errors`, `warnings`, `notices` and the gate's own
+    (`result.outputs`); only inside Actions."""
     if not os.environ.get("GITHUB_OUTPUT"):
         return
     core.set_output("passed", "true" if result.passed(strict=strict) else "false")
     core.set_output("errors", str(result.errors))
     core.set_output("warnings", str(result.warnings))
     core.set_output("notices", str(result.notices))
+    for name, value in result.outputs.items():
+        core.set_output(name, value)
 
 
 def append_summary(

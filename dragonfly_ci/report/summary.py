@@ -16,9 +16,10 @@ _SEVERITY = {
 _TABLE_HEAD = "| Severity | Rule | Location | Message |\n| --- | --- | --- | --- |\n"
 
 
-def render_markdown(result: GateResult, *, strict: bool = False, max_bytes: int = MAX_BYTES) -> str:
+def render_markdown(result: GateResult, *, strict: bool = False, max_bytes: int = MAX_BYTES,
+                    limit: str = "a job summary is limited to 1 MiB") -> str:
     """The summary, keeping under `max_bytes` by leaving out table rows (never the
-    verdict or the facts) and saying how many were left out."""
+    verdict or the facts) and saying how many were left out, and why (`limit`)."""
     head = _head(result, strict) + _checks(result)
     tail = _facts(result)
     findings = result.sorted_findings()
@@ -31,7 +32,7 @@ def render_markdown(result: GateResult, *, strict: bool = False, max_bytes: int 
         return full
 
     # The note's count is not known yet; the total has at least as many digits.
-    budget = max_bytes - _size(head + _TABLE_HEAD + "\n" + _left_out(len(rows)) + tail)
+    budget = max_bytes - _size(head + _TABLE_HEAD + "\n" + _left_out(len(rows), limit) + tail)
     shown: list[str] = []
     for row in rows:
         budget -= _size(row)
@@ -39,7 +40,7 @@ def render_markdown(result: GateResult, *, strict: bool = False, max_bytes: int 
             break
         shown.append(row)
     table = _TABLE_HEAD + "".join(shown) + "\n" if shown else ""
-    return head + table + _left_out(len(rows) - len(shown)) + tail
+    return head + table + _left_out(len(rows) - len(shown), limit) + tail
 
 
 def _head(result: GateResult, strict: bool) -> str:
@@ -91,9 +92,9 @@ def _facts(result: GateResult) -> str:
     return f"### What was checked\n\n{items}"
 
 
-def _left_out(count: int) -> str:
+def _left_out(count: int, limit: str) -> str:
     return (
-        f"_{plural(count, 'more finding')} not shown: a job summary is limited to 1 MiB. "
+        f"_{plural(count, 'more finding')} not shown: {limit}. "
         "The JSON report (`--format json`) lists every finding._\n\n"
     )
 

@@ -1,0 +1,417 @@
+"""Fingerprints: a database's relations and functions in brief, to find what two databases differ in.
+
+A whole Snapshot costs the server most of its time formatting definitions
+(pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef, policy expressions,
+...) of thousands of objects that are the same on both sides of a
+comparison, and the client as much again turning them into objects. So drift
+reads two databases in two phases:
+
+1. `take_fingerprints`: a 64-bit digest per relation (with its columns,
+   indexes, constraints, policies and triggers) and per function, hashed by
+   the server (hash_record_extended: no text is built) in a few pipelined
+   queries; a few thousand short rows.
+2. `plan` pairs both sides' fingerprints; `take_snapshot(conn, only=...)`
+   reads just what may differ: relations and functions whose digests differ,
+   whole; relations one side lacks, bare (drift reports the missing table,
+   not its indexes). Drift compares the two partial snapshots as it compares
+   whole ones. `read_pair` does both phases for two connections.
+
+The rule that keeps this sound: EQUAL DIGESTS MEAN EQUAL SNAPSHOT OBJECTS. A
+digest covers either the very value take_snapshot reads (functions' digests
+hash take_snapshot's own rows) or raw catalog data that determines it:
+- OIDs do not enter a digest bare: they differ between databases, and the
+  same number can name another object in each. Names stand in for them, or
+  the formatted text is hashed instead, or (views) the identity of every
+  object the OID may name goes in with it.
+- An expression tree (pg_node_tree: check constraints, policies) is hashed
+  raw only when the object depends (pg_depend, complete since DROP relies on
+  it) on nothing but its own table: the tree then names built-in objects
+  only, whose OIDs are fixed for a PostgreSQL version, and its table's
+  columns by number, whose names the column digests hold. Otherwise the
+  formatted text is hashed.
+- Digests from servers of different versions are never compared (`plan`
+  reads everything then).
+A difference goes unseen only if two different values hash alike: about one
+chance in 10^19 per object.
+
+Unequal digests do not mean unequal objects: parse locations inside trees,
+attnum gaps left by dropped columns, grantors, the OIDs in a view's tree and
+the like differ harmlessly between databases built apart; such objects are
+read in full and found equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dragonfly_ci.errors import CouldNotCheck
+from dragonfly_ci.postgres.catalog import (
+    _FUNCTIONS_SQL,
+    _USER_SCHEMA,
+    _VERSION_SQL,
+    Selection,
+    Snapshot,
+    _catalog_transaction,
+    _comment,
+    _extension_of,
+    _fetch_all,
+    _only,
+    take_snapshot,
+)
+from dragonfly_ci.postgres.connect import scrub
+
+if TYPE_CHECKING:
+    import psycopg
+
+# A relation's parts, in the order of Fingerprint.parts: the Snapshot sections they count.
+PARTS = ("columns", "indexes", "constraints", "policies", "triggers")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    oid: int
+    schema: str
+    digest: tuple[int, ...]  # a relation's own hash and its parts'; a function's hash
+    extension: bool  # a member of an extension
+    parts: tuple[int, ...] = ()  # relations: how many of each of PARTS
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    server_version: str
+    relations: dict[str, Fingerprint]  # by qualified name, as Snapshot.relations
+    functions: dict[str, Fingerprint]  # by identity, as Snapshot.functions
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to read in full from each side; None means everything."""
+    expected: Selection | None
+    actual: Selection | None
+    # For counting what was compared: objects both sides have with the same
+    # digest, left unread, and relations one side lacks, read without parts.
+    alike_relations: tuple[Fingerprint, ...] = ()
+    alike_functions: tuple[Fingerprint, ...] = ()
+    bare_relations: tuple[Fingerprint, ...] = ()
+
+
+def _depends_only_on_its_table(catalog: str, oid: str, table: str, also: str = "") -> str:
+    """No pg_depend reference from the object but to its own table (or a column of it)."""
+    return f"""not exists (select 1 from pg_depend dep
+        where dep.classid = '{catalog}'::regclass and dep.objid = {oid}
+          and not (dep.refclassid = 'pg_class'::regclass and dep.refobjid = {table}) {also})"""
+
+
+def _hash(*values: str) -> str:
+    """A 64-bit hash of the values (hash_record_extended: each by its type's own hash function,
+    no text to build); NULLs and the order of the values count."""
+    return f"hash_record_extended(row({', '.join(values)}), 0)"
+
+
+def _text_hash(text: str) -> str:
+    return f"hashtextextended({text}, 0)"
+
+
+def _raw_or_text(clean: str, raw: list[str], text: str) -> str:
+    """The raw values' hash when `clean`, else the formatted text's; tagged apart."""
+    raw_hash, text_hash = _hash("'raw'::text", *raw), _hash("'text'::text", text)
+    return f"case when {clean} then {raw_hash} else {text_hash} end"
+
+
+_FUNCTION_COLUMNS = (
+    "oid, schema, name, kind, arg_types, modes, names, defaults, all_args, result, returns_set, "
+    "language, volatility, secdef, strict, leakproof, parallel, config, body, owner, execute, "
+    "comment, extension"
+)
+
+
+def _without_oid(columns: str, alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(",")[1:])
+
+
+_RELS = f"""rels as materialized (
+    select c.oid, n.nspname::text as schema, c.relname::text as name, c.relkind
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and {_USER_SCHEMA.format(n='n')}
+)"""
+
+
+def _per_relation(part: str, from_: str, group: str) -> str:
+    """A query giving (relation OID, number of parts, the xor of their hashes) per relation."""
+    return f"with {_RELS}\nselect {group}, count(*), bit_xor({part})\n{from_}\ngroup by {group}"
+
+
+# Each part's hash covers the same expressions take_snapshot reads where they
+# are cheap (names, type names, defaults) and raw catalog columns where
+# formatting is what costs: ACLs (whose aclitems name the roles), indexes
+# without expressions or predicates, constraints but exclusion and trigger
+# ones, check constraints and policies whose trees refer to their own table
+# only, triggers without WHEN. Parts are combined by xor: names are unique
+# within a table, so none cancels another.
+
+# A view's rule tree names the relations, functions and operators it uses by
+# OID: hashed raw only together with the identity of each (from pg_depend,
+# which DROP relies on to be complete), so the same OID cannot stand for
+# different things on the two sides; a view using a type (an enum's
+# constants are the OIDs of its labels) or anything else is formatted.
+_VIEW_REFS = """rules as materialized (
+    select rw.oid, rw.ev_class as rel, hashtextextended(rw.ev_action::text, 0) as tree
+    from pg_rewrite rw join rels r on r.oid = rw.ev_class and r.relkind in ('v', 'm')
+    where rw.rulename = '_RETURN'
+),
+refs as (
+    select rw.rel, rw.tree, dep.refclassid, dep.refobjid, dep.refobjsubid, dep.deptype
+    from rules rw join pg_depend dep on dep.classid = 'pg_rewrite'::regclass and dep.objid = rw.oid
+),
+ref_names as (
+    select a.attrelid, array_agg(row(a.attnum, a.attname)::text order by a.attnum) as names
+    from pg_attribute a
+    where a.attrelid in (select refobjid from refs where refclassid = 'pg_class'::regclass)
+      and a.attnum > 0 and not a.attisdropped
+    group by a.attrelid
+),
+views as (
+    select d.rel, d.tree,
+        bool_and(d.refclassid in ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_collation'::regclass)
+                 or d.refclassid = 'pg_class'::regclass and vr.oid is not null) as raw,
+        array_agg(row(d.refclassid::regclass::text, d.refobjid, d.refobjsubid, d.deptype,
+            case d.refclassid
+                when 'pg_class'::regclass then row(vr.schema, vr.name, vn.names)::text
+                when 'pg_proc'::regclass then d.refobjid::regprocedure::text
+                when 'pg_operator'::regclass then d.refobjid::regoperator::text
+                when 'pg_collation'::regclass then d.refobjid::regcollation::text
+            end)::text order by d.refclassid, d.refobjid, d.refobjsubid, d.deptype) as refs
+    from refs d
+    left join rels vr on d.refclassid = 'pg_class'::regclass and vr.oid = d.refobjid
+    left join ref_names vn on vn.attrelid = vr.oid
+    group by d.rel, d.tree
+)"""
+
+_RELATION_HASH = _hash(
+    "r.relkind", "c.relrowsecurity", "c.relforcerowsecurity", "pg_get_userbyid(c.relowner)", "c.relacl",
+    _comment("pg_class", "r.oid"),
+    "case when r.relkind in ('v', 'm') then "
+    + _raw_or_text("v.raw", ["v.tree", "v.refs"], "pg_get_viewdef(c.oid)") + " end",
+    "c.reloptions", "c.relpersistence",
+    """array(select row(pn.nspname, pc.relname)::text from pg_inherits i
+        join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
+        where i.inhrelid = r.oid order by i.inhseqno)""",
+    "case when r.relkind = 'p' then pg_get_partkeydef(c.oid) end",
+    "case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end",
+)
+
+_RELATIONS_FINGERPRINT_SQL = f"""
+with {_RELS}, {_VIEW_REFS}
+select r.oid, r.schema, r.name, {_extension_of('pg_class', 'r.oid')} is not null, {_RELATION_HASH}
+from rels r
+join pg_class c on c.oid = r.oid
+left join views v on v.rel = r.oid
+"""
+
+_COLUMNS_FINGERPRINT_SQL = _per_relation(
+    _hash("a.attnum", "a.attname", "format_type(a.atttypid, a.atttypmod)", "format_type(a.atttypid, null)",
+          "a.attnotnull",
+          "case when a.attgenerated = '' then pg_get_expr(ad.adbin, 0) "
+          "else pg_get_expr(ad.adbin, ad.adrelid) end",
+          "a.attidentity", "a.attgenerated",
+          "case when a.attcollation <> t.typcollation then a.attcollation::regcollation::text end",
+          "d.description", "a.attacl"),
+    """from rels r
+    join pg_attribute a on a.attrelid = r.oid
+    join pg_type t on t.oid = a.atttypid
+    left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+    left join pg_description d
+        on d.classoid = 'pg_class'::regclass and d.objoid = a.attrelid and d.objsubid = a.attnum
+    where a.attnum > 0 and not a.attisdropped and r.relkind <> 'S'""",
+    "a.attrelid")
+
+# No built-in btree or hash operator class takes options (opclass parameters);
+# one an extension brings is a pg_depend reference, formatted.
+_INDEXES_FINGERPRINT_SQL = _per_relation(
+    _hash("i.relname", "x.indisprimary", "x.indisunique", "con.conname", _raw_or_text(
+        "x.indexprs is null and x.indpred is null and am.amname in ('btree', 'hash') and "
+        + _depends_only_on_its_table(
+            "pg_class", "i.oid", "x.indrelid",
+            "and not (dep.refclassid = 'pg_constraint'::regclass and dep.refobjid = con.oid)"),
+        ["i.relkind", "am.amname", "x.indisexclusion", "x.indimmediate", "x.indnullsnotdistinct",
+         "x.indnatts", "x.indnkeyatts", "x.indkey::int2[]", "x.indclass", "x.indcollation",
+         "x.indoption::int2[]", "i.reloptions"],
+        "pg_get_indexdef(i.oid)")),
+    """from rels r
+    join pg_index x on x.indrelid = r.oid
+    join pg_class i on i.oid = x.indexrelid
+    join pg_am am on am.oid = i.relam
+    left join pg_constraint con
+        on con.conindid = x.indexrelid and con.conrelid = x.indrelid and con.contype in ('p', 'u', 'x')""",
+    "x.indrelid")
+
+
+def _constraints_fingerprint_sql(server_version: int) -> str:
+    """Constraints' hashes: raw for NOT NULL, primary key, unique, single-column foreign key
+    and clean check constraints (what their text says is in their row, the backing index's
+    name and the referenced table and column); formatted for the rest."""
+    v18 = server_version >= 180000
+    raw = """con.contype in ('n', 'p', 'u') or con.contype = 'f' and cardinality(con.confkey) = 1
+        or con.contype = 'c' and """ + _depends_only_on_its_table("pg_constraint", "con.oid", "con.conrelid")
+    part = _hash(
+        "con.conname", "con.contype", "con.condeferrable", "con.condeferred", "con.convalidated",
+        "con.conenforced" if v18 else "null::boolean", "con.conperiod" if v18 else "null::boolean",
+        "con.connoinherit", "con.conkey", "con.confupdtype", "con.confdeltype", "con.confmatchtype",
+        "con.confdelsetcols",
+        "case when con.contype in ('p', 'u') then "
+        "(select i.relname from pg_class i where i.oid = con.conindid) end",
+        """case when con.contype = 'f' then (select row(fn.nspname, fc.relname, fa.attname)::text
+            from pg_class fc join pg_namespace fn on fn.oid = fc.relnamespace
+            join pg_attribute fa on fa.attrelid = fc.oid and fa.attnum = con.confkey[1]
+            where fc.oid = con.confrelid) end""",
+        f"case when k.raw then {_text_hash('con.conbin::text')} end",
+        "case when not k.raw then pg_get_constraintdef(con.oid) end")
+    return _per_relation(
+        part,
+        f"""from rels r join pg_constraint con on con.conrelid = r.oid
+    cross join lateral (select {raw} as raw offset 0) k""",
+        "con.conrelid")
+
+
+_POLICIES_FINGERPRINT_SQL = _per_relation(
+    _hash("p.polname", "p.polcmd", "p.polpermissive",
+          "array(select r.name from unnest(p.polroles) u, lateral (select case when u = 0 "
+          "then 'PUBLIC' else pg_get_userbyid(u)::text end) r(name) order by r.name collate \"C\")",
+          _raw_or_text(
+              _depends_only_on_its_table("pg_policy", "p.oid", "p.polrelid"),
+              [_text_hash("p.polqual::text"), _text_hash("p.polwithcheck::text")],
+              "row(pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))::text")),
+    "from rels r join pg_policy p on p.polrelid = r.oid",
+    "p.polrelid")
+
+_TRIGGERS_FINGERPRINT_SQL = _per_relation(
+    _hash("t.tgname", "t.tgenabled", _raw_or_text(
+        "t.tgqual is null",
+        ["t.tgtype", "fn.nspname", "f.proname", "t.tgattr::int2[]", "t.tgconstraint <> 0",
+         "t.tgdeferrable", "t.tginitdeferred",
+         "(select row(cn.nspname, cc.relname)::text from pg_class cc "
+         "join pg_namespace cn on cn.oid = cc.relnamespace where cc.oid = t.tgconstrrelid)",
+         "t.tgoldtable", "t.tgnewtable", "t.tgnargs", "t.tgargs"],
+        "pg_get_triggerdef(t.oid)")),
+    """from rels r
+    join pg_trigger t on t.tgrelid = r.oid
+    join pg_proc f on f.oid = t.tgfoid
+    join pg_namespace fn on fn.oid = f.pronamespace
+    where not t.tgisinternal""",
+    "t.tgrelid")
+
+
+# Functions are few: hashed from take_snapshot's own rows.
+_FUNCTIONS_FINGERPRINT_SQL = f"""
+select f.oid, f.schema, f.name, f.arg_types, f.extension is not null,
+    {_hash(_without_oid(_FUNCTION_COLUMNS, 'f'))}
+from ({_only(_FUNCTIONS_SQL, "", None)}) f({_FUNCTION_COLUMNS})
+"""
+
+
+def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
+    """The fingerprints of the database's relations and functions; leaves the session as it found it."""
+    import psycopg
+
+    try:
+        with _catalog_transaction(conn, read_only=True):
+            ((version,),), relations, functions, *parts = _fetch_all(conn, [
+                _VERSION_SQL, _RELATIONS_FINGERPRINT_SQL, _FUNCTIONS_FINGERPRINT_SQL,
+                _COLUMNS_FINGERPRINT_SQL, _INDEXES_FINGERPRINT_SQL,
+                _constraints_fingerprint_sql(conn.info.server_version),
+                _POLICIES_FINGERPRINT_SQL, _TRIGGERS_FINGERPRINT_SQL,
+            ])
+    except psycopg.Error as exc:
+        raise CouldNotCheck(f"could not read the database catalog: {scrub(str(exc).strip())}") from exc
+    by_part = [{oid: (n, digest) for oid, n, digest in rows} for rows in parts]
+    nothing = (0, 0)
+
+    def relation(oid: int, schema: str, extension: bool, digest: int) -> Fingerprint:
+        counted = [part.get(oid, nothing) for part in by_part]
+        return Fingerprint(oid, schema, (digest, *(x for pair in counted for x in pair)), extension,
+                           tuple(n for n, _ in counted))
+
+    return Fingerprints(
+        server_version=version.split()[0],
+        relations={f"{schema}.{name}": relation(oid, schema, extension, digest)
+                   for oid, schema, name, extension, digest in relations},
+        functions={
+            f"{schema}.{name}({', '.join(arg_types)})": Fingerprint(oid, schema, (digest,), extension)
+            for oid, schema, name, arg_types, extension, digest in functions
+        },
+    )
+
+
+def plan(expected: Fingerprints, actual: Fingerprints,
+         skip_schema: Callable[[str], bool] = lambda schema: False) -> Plan:
+    """What to read of each side: whatever has another digest on the other side, whole;
+    whatever the other side lacks, bare (drift reports a missing table, not its indexes);
+    nothing alike, and nothing in skipped schemas."""
+    if expected.server_version != actual.server_version:
+        return Plan(None, None)
+    relations = _pair(expected.relations, actual.relations, skip_schema)
+    functions = _pair(expected.functions, actual.functions, skip_schema)
+    return Plan(
+        expected=Selection(frozenset(f.oid for f in relations.differ_expected),
+                           frozenset(f.oid for f in (*functions.differ_expected, *functions.only_expected)),
+                           frozenset(f.oid for f in relations.only_expected)),
+        actual=Selection(frozenset(f.oid for f in relations.differ_actual),
+                         frozenset(f.oid for f in (*functions.differ_actual, *functions.only_actual)),
+                         frozenset(f.oid for f in relations.only_actual)),
+        alike_relations=relations.alike,
+        alike_functions=functions.alike,
+        bare_relations=(*relations.only_expected, *relations.only_actual),
+    )
+
+
+@dataclass(frozen=True)
+class _Paired:
+    alike: tuple[Fingerprint, ...]
+    differ_expected: tuple[Fingerprint, ...]
+    differ_actual: tuple[Fingerprint, ...]
+    only_expected: tuple[Fingerprint, ...]
+    only_actual: tuple[Fingerprint, ...]
+
+
+def _pair(expected: dict[str, Fingerprint], actual: dict[str, Fingerprint],
+          skip_schema: Callable[[str], bool]) -> _Paired:
+    alike, differ_expected, differ_actual, only_expected = [], [], [], []
+    for key, want in expected.items():
+        have = actual.get(key)
+        if have is not None and have.digest == want.digest:
+            alike.append(want)
+        elif skip_schema(want.schema):
+            continue
+        elif have is None:
+            only_expected.append(want)
+        else:
+            differ_expected.append(want)
+            differ_actual.append(have)
+    only_actual = [have for key, have in actual.items()
+                   if key not in expected and not skip_schema(have.schema)]
+    return _Paired(tuple(alike), tuple(differ_expected), tuple(differ_actual),
+                   tuple(only_expected), tuple(only_actual))
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two partial snapshots holding every object that may differ, and how they were chosen."""
+    expected: Snapshot
+    actual: Snapshot
+    plan: Plan
+
+
+def read_pair(expected: psycopg.Connection, actual: psycopg.Connection,
+              skip_schema: Callable[[str], bool] = lambda schema: False) -> Pair:
+    """Fingerprint both databases, then read what may differ; each side on its own thread,
+    since each mostly waits on its own server."""
+    with ThreadPoolExecutor(2, thread_name_prefix="fingerprints") as pool:
+        prints = pool.map(take_fingerprints, [expected, actual])
+        chosen = plan(*prints, skip_schema=skip_schema)
+        actual_reading = pool.submit(take_snapshot, actual, chosen.actual)
+        expected_snapshot = take_snapshot(expected, chosen.expected)
+        return Pair(expected_snapshot, actual_reading.result(), chosen)
