@@ -1,7 +1,7 @@
 """A loopback Railway public API (`/graphql/v2`) that validates everything it is sent.
 
 Every request's document is parsed and validated against Railway's real schema
-(`../shared/reference/railway/schema.json`, the railwayapp/cli introspection)
+(`tests/fixtures/railway/schema.json`, the railwayapp/cli introspection)
 with graphql-core, and its variables are coerced against the operation's
 declared types. A document or variables that do not validate are answered with
 a GraphQL error (HTTP 400) and recorded in `invalid`; the `railway` test fixture
@@ -47,7 +47,7 @@ from graphql.execution.values import get_variable_values
 from tests.fakes.loopback import LoopbackServer, send
 
 SCHEMA_ENV = "DRAGONFLY_RAILWAY_SCHEMA"
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "railway" / "schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "railway" / "schema.json"
 
 
 @cache
