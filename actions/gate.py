@@ -19,8 +19,10 @@ import os
 import re
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 EXIT_BAD_INPUT = 2
@@ -36,7 +38,12 @@ SECRET_ENV = {
     "shadow-url": "DRAGONFLY_SHADOW_URL",
     "railway-token": "RAILWAY_TOKEN",
     "railway-api-token": "RAILWAY_API_TOKEN",
+    "github-token": "GITHUB_TOKEN",
 }
+# Inputs whose default is a credential every job has (`github.token`): set whether
+# the user chose them or not, so a gate that does not use them drops them instead
+# of refusing them.
+AMBIENT = ("github-token",)
 URL_INPUTS = ("database-url", "shadow-url")
 
 FLAGS = {  # boolean inputs -> flags
@@ -55,6 +62,7 @@ OPTIONS = {  # valued inputs -> options
     "replicas": "--replicas",
     "state": "--state",
     "state-file": "--state-file",
+    "sarif-file": "--sarif-file",
 }
 
 
@@ -91,7 +99,7 @@ def _railway(inputs: dict[str, str]) -> list[str]:
 
 
 GATES: dict[str, Gate] = {
-    "contract-gate": Gate(("contract-gate",), ("shadow-url",)),
+    "contract-gate": Gate(("contract-gate",), ("shadow-url", "base", "github-token", "sarif-file")),
     "migrate": Gate(("migrate",), (*TARGET, "dry-run", "allow-out-of-order", "lock-timeout",
                                    "statement-timeout", "lock-wait")),
     "migrate-status": Gate(("migrate", "status"), TARGET),
@@ -151,6 +159,7 @@ def command(gate_name: str, inputs: dict[str, str]) -> tuple[list[str], dict[str
     # A boolean at "false" is the default of every action that has it: not a choice
     # the gate must accept (the root action passes every input to every gate).
     inputs = {n: v for n, v in inputs.items() if not (n in FLAGS and not _boolean(n, v))}
+    inputs = {n: v for n, v in inputs.items() if n not in AMBIENT or n in gate.inputs}
     argv = list(gate.command)
     if gate.extra:
         argv += gate.extra(inputs)
@@ -194,7 +203,22 @@ def main() -> int:
 
     from dragonfly_ci.cli import main as cli_main
 
-    return cli_main(argv)
+    started = time.time()
+    code = cli_main(argv)
+    _sarif_output(inputs.get("sarif-file"), started)
+    return code
+
+
+def _sarif_output(path: str | None, since: float) -> None:
+    """The step output `sarif-file`: the absolute path of the SARIF report this run wrote
+    (for github/codeql-action/upload-sarif); not set when it wrote none."""
+    if not path or not os.environ.get("GITHUB_OUTPUT"):
+        return
+    written = Path(path).resolve()
+    if written.is_file() and written.stat().st_mtime >= since - 1:
+        from actions_toolkit import core
+
+        core.set_output("sarif-file", str(written))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ each job prints the action's outputs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -54,11 +55,14 @@ def consumer_db(pg_server: EmbeddedServer):
 def test_contract_gate_action_passes_on_a_good_contract(act: Act, consumer: Path) -> None:
     run = act.run(consumer, workflow="gates.yml", job="contract")
     assert run.returncode == 0, run.output
-    assert "dragonfly-ci contract-gate --format github" in run.output
+    assert "dragonfly-ci contract-gate --sarif-file dragonfly.sarif --format github" in run.output
     assert "contract-gate: passed" in run.output
     assert "Summary - ## ✅ contract-gate passed" in run.output
     assert "contract-gate outputs passed=true errors=0 warnings=0" in run.output
     assert "::error" not in run.output
+    # The sarif-file input writes SARIF 2.1.0; the output is its absolute path.
+    assert re.search(r"sarif-file output: /\S+/dragonfly\.sarif$", run.output, re.MULTILINE), run.output
+    assert "sarif dragonfly-ci results: []" in run.output
 
 
 def test_contract_gate_action_fails_with_annotation_and_summary(act: Act, tmp_path: Path) -> None:
@@ -73,6 +77,7 @@ def test_contract_gate_action_fails_with_annotation_and_summary(act: Act, tmp_pa
             "`supabase/migrations/20250201000000_claim_task_by_queue.sql:4` |") in run.output
     # The outputs survive the failure for a later `if: always()` step.
     assert "contract-gate outputs passed=false errors=1 warnings=0" in run.output
+    assert "sarif dragonfly-ci results: ['contract/rpc-arguments-changed']" in run.output, run.output
     assert "Job failed" in run.output
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,8 +89,15 @@ class ActRun:
     returncode: int
     output: str
 
-    def job_lines(self, job: str) -> list[str]:
-        return [line for line in self.output.splitlines() if line.startswith(f"[{job}]")]
+    def jobs(self, workflow: str) -> dict[str, list[str]]:
+        """Each job's output lines (without act's `[workflow/job]` prefix) by the job's
+        display name, in the order the jobs started. act pads the names with spaces."""
+        jobs: dict[str, list[str]] = {}
+        for line in self.output.splitlines():
+            match = re.match(rf"\[{re.escape(workflow)}/(.+?) *\] (.*)", line)
+            if match:
+                jobs.setdefault(match[1], []).append(match[2])
+        return jobs
 
 
 @dataclass
@@ -104,7 +112,8 @@ class Act:
     def run(self, repo: Path, event: str = "push", *, workflow: str | None = None,
             job: str | None = None, secrets: dict[str, str] | None = None,
             env: dict[str, str] | None = None, inputs: dict[str, str] | None = None,
-            event_payload: dict | None = None, timeout: float = 300) -> ActRun:
+            variables: dict[str, str] | None = None, event_payload: dict | None = None,
+            timeout: float = 300) -> ActRun:
         args = [
             act_binary(), event,
             "-P", "ubuntu-latest=-self-hosted",
@@ -131,6 +140,8 @@ class Act:
             args += ["--env", f"{name}={value}"]
         for name, value in (inputs or {}).items():
             args += ["--input", f"{name}={value}"]
+        for name, value in (variables or {}).items():  # the `vars` context
+            args += ["--var", f"{name}={value}"]
         if event_payload is not None:
             self.work.mkdir(parents=True, exist_ok=True)
             path = self.work / "event.json"

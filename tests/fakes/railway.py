@@ -185,7 +185,8 @@ class FakeRailway(LoopbackServer):
         self.invalid: list[tuple[str, list[str]]] = []  # (document, why)
         self.mutations: list[tuple[str, dict[str, Any]]] = []  # (field, arguments), in order
         self.echo_token_in_errors = False
-        self.refused: set[str] = set()  # mutation fields answered "Not Authorized"
+        # Mutation fields answered "Not Authorized"; "serviceInstanceUpdate:<service id>": one service's.
+        self.refused: set[str] = set()
         self._faults: list[tuple[int, dict[str, str]]] = []
         self._delay = 0.0
         self._slow_left: int | None = None
@@ -440,7 +441,7 @@ class _Root:
         instance = self.fake.instances.get((environmentId, serviceId))
         if instance is None:
             raise _Refused("ServiceInstance not found")
-        if "serviceInstanceUpdate" in self.fake.refused:
+        if {"serviceInstanceUpdate", f"serviceInstanceUpdate:{serviceId}"} & self.fake.refused:
             raise _Refused("Not Authorized")
         self.fake.mutations.append(("serviceInstanceUpdate", {"serviceId": serviceId, "input": input}))
         if "numReplicas" in input:
