@@ -133,7 +133,9 @@ class PullRequestCheck:
 
     # --- comparing and linting ---------------------------------------------------------------
 
-    def compare(self, build: Build, head_snapshot: Snapshot, project: Project) -> list[Finding]:
+    def compare(self, build: Build, head_snapshot: Snapshot, project: Project,
+                already: list[Finding] = ()) -> list[Finding]:
+        """The surface changes as findings, less those `already` (the contract check's) says."""
         from dragonfly_ci.checks.surface import compare, findings
         from dragonfly_ci.migrations.sources import located_index
 
@@ -146,7 +148,7 @@ class PullRequestCheck:
         breaking = sum(1 for c in changes if c.breaking)
         self.facts["surface changes"] = (f"{plural(breaking, 'breaking change')}, "
                                          f"{plural(len(changes) - breaking, 'additive change')}")
-        return findings(changes, sources, self._judge, fallback, self.contract_display)
+        return said_once(findings(changes, sources, self._judge, fallback, self.contract_display), already)
 
     def _judge(self, change: Change) -> str:
         before = _entry(self.contract_before, change.section, change.name)
@@ -206,6 +208,28 @@ def copy_of(shadow: Shadow, prefix: str = "head") -> Iterator[Shadow]:
             yield Shadow(server, name, conn, shadow.platform)
     finally:
         drop_database(server, name)
+
+
+def said_once(changes: list[Finding], already: list[Finding]) -> list[Finding]:
+    """The surface findings less those the contract check already makes: an error about the
+    same object (or one of its parts) at the same line. One problem takes one annotation."""
+    from dragonfly_ci.findings import Severity
+
+    def key(f: Finding) -> tuple | None:
+        if f.severity is not Severity.ERROR or f.location is None:
+            return None
+        return f.location.file, f.location.line
+
+    said: dict[tuple, list[str]] = {}
+    for f in already:
+        if key(f) is not None:
+            said.setdefault(key(f), []).append(f.subject)
+
+    def repeats(f: Finding) -> bool:
+        return any(s == f.subject or s.startswith(f.subject + ".") or f.subject.startswith(s + ".")
+                   for s in said.get(key(f), ()))
+
+    return [f for f in changes if key(f) is None or not repeats(f)]
 
 
 def _yaml(text: str | None) -> Any:

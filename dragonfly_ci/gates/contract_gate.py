@@ -79,7 +79,8 @@ def run(project: Project, *, shadow_url: str | None = None, base: str | None = N
                 plural(len(contract.views), "view")])
             result.facts["exposed schemas"] = ", ".join(project.exposed_schemas)
         if pr and not outcome.failure:
-            result.findings += pr.compare(build, snapshot or take_snapshot(shadow.conn), project)
+            result.findings += pr.compare(build, snapshot or take_snapshot(shadow.conn), project,
+                                          already=result.findings)
     if pr:
         result.findings += pr.lint(project)
         pr.record(result)

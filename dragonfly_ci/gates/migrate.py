@@ -133,6 +133,7 @@ def run(
     with _connect(target) as conn:
         if dry_run:
             _, plan = _plan(conn, project, allow_out_of_order)
+            blocked = plan.blocked
             _describe(result, plan, applied=[])
             result.facts["mode"] = "dry run: nothing was changed"
         else:
@@ -145,15 +146,17 @@ def run(
                 # Planned inside the lock: another migrator may have just applied everything.
                 _, plan = _plan(conn, project, allow_out_of_order)
                 applied: list[str] = []
-                if not plan.blocked:
+                blocked = plan.blocked
+                if not blocked:
                     failure = _apply(conn, plan, options, notify, applied)
                     if failure:
                         plan.findings.append(failure)
                 _describe(result, plan, applied)
                 # Step output: the versions this run committed, as a JSON list.
                 result.outputs["applied"] = json.dumps(applied)
-    # After a real run, pending notices would say "will be applied" of files that now are.
-    keep_pending = dry_run or plan.blocked
+    # After a run that applied (or tried to), "will be applied" is no longer true of any file:
+    # they were, or their batch failed and the failure says so.
+    keep_pending = dry_run or blocked
     result.findings = apply_overrides(
         [f for f in plan.findings if keep_pending or f.rule != "ledger/pending"], project.rules)
     result.duration_s = time.perf_counter() - started
