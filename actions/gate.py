@@ -82,9 +82,8 @@ def _railway(inputs: dict[str, str]) -> list[str]:
     """`railway scale` or `railway restore`, from the `action` input."""
     action = inputs.pop("action", "") or "scale"
     if action == "scale":
+        # None given: the CLI scales every service dragonfly.yml lists under railway.services.
         services = [s for s in re.split(r"[\s,]+", inputs.pop("service", "")) if s]
-        if not services:
-            raise BadInput("input service is required to scale: one or more Railway service names")
         if "state" in inputs:
             raise BadInput("input state applies to action: restore only")
         inputs.setdefault("replicas", "0")

@@ -374,6 +374,10 @@ def _target(project, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
     db_url = args.db_url or os.environ.get("DRAGONFLY_DB_URL") or None
     target = resolve_target(project, db_url=db_url, env=args.env)
     _mask(target.secrets, args)
+    if db_url and not args.db_url and args.env:
+        # A variable left exported in a shell must not silently redirect --env.
+        print(f"dragonfly-ci: $DRAGONFLY_DB_URL is set: using {target.label} instead of "
+              f"environment {args.env}'s own database", file=sys.stderr)
     return target
 
 

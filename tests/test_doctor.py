@@ -145,3 +145,17 @@ def test_python_dash_m_doctor_with_env(reference_db, project, monkeypatch, capsy
     monkeypatch.chdir(project)
     assert main(["doctor", "--env", "dev", "--format", "json"]) == 0
     assert "(environment dev)" in json.loads(capsys.readouterr().out)["facts"]["database"]
+
+
+def test_dragonfly_db_url_replacing_an_environment_says_so(reference_db, project, monkeypatch, capsys):
+    with_ledger(reference_db)
+    config = project / "dragonfly.yml"
+    config.write_text(config.read_text() + "environments:\n  dev:\n    db_url_env: DEV_DATABASE_URL\n")
+    monkeypatch.setenv("DEV_DATABASE_URL", "postgresql://nobody:pw@127.0.0.1:1/nowhere")
+    monkeypatch.setenv("DRAGONFLY_DB_URL", reference_db)  # as the actions pass database-url
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert main(["doctor", "--env", "dev", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert "$DRAGONFLY_DB_URL is set: using" in err and "instead of environment dev's own database" in err
+    assert "nowhere" not in json.loads(out)["facts"]["database"]

@@ -233,6 +233,14 @@ def test_gate_script_masks_secrets_and_keeps_them_off_the_command_line() -> None
     assert argv == ["doctor", "--env", "prod", "--strict", "--format", "github"]
 
 
+def test_railway_scale_without_service_scales_what_the_project_file_lists() -> None:
+    gate_py = _gate_module()
+    argv, _ = gate_py.command("railway-scale", {"environment": "prod"})
+    assert argv == ["railway", "scale", "--env", "prod", "--replicas", "0", "--format", "github"], argv
+    argv, _ = gate_py.command("railway-scale", {"service": "worker, scheduler"})
+    assert argv[:6] == ["railway", "scale", "--service", "worker", "--service", "scheduler"], argv
+
+
 def test_gate_script_passes_the_pull_request_inputs_to_the_contract_gate_only() -> None:
     gate_py = _gate_module()
     written: list[str] = []
@@ -264,7 +272,7 @@ def test_gate_script_builds_the_railway_commands() -> None:
     scale = _cli_options("railway", "scale")
     assert {"--service", "--replicas", "--state-file", "--dry-run", "--env"} <= scale
     assert {"--state", "--state-file", "--dry-run", "--env"} <= _cli_options("railway", "restore")
-    for bad in ({"action": "freeze"}, {"action": "restore", "replicas": "2"}, {},
+    for bad in ({"action": "freeze"}, {"action": "restore", "replicas": "2"},
                 {"service": "w", "strict": "yes"}):
         with pytest.raises(gate_py.BadInput):
             gate_py.command("railway-scale", bad)
