@@ -243,8 +243,9 @@ def test_databases_built_apart_are_mostly_alike(pg_server: EmbeddedServer) -> No
         alike = {f.oid for f in chosen.alike_relations}
         assert alike  # tables, indexes, constraints, policies and triggers by name
         assert chosen.expected is not None and chosen.expected.functions == frozenset()
-        # The view's rule tree holds the OIDs of its tables: read in full.
-        assert chosen.expected.relations
+        # The view's rule tree holds the OIDs of its tables: read, without its parts (alike).
+        assert chosen.expected.bare_relations
+        assert not chosen.expected.indexes | chosen.expected.constraints | chosen.expected.policies
     finally:
         for name in names:
             drop_database(pg_server, name)
@@ -277,4 +278,33 @@ def test_skipped_schemas_are_not_read() -> None:
         }, {})
 
     chosen = plan(prints(1), prints(2), skip_schema=lambda schema: schema == "auth")
-    assert chosen.expected == Selection(relations=frozenset({2}))
+    assert chosen.expected == Selection(bare_relations=frozenset({2}))
+
+
+def test_only_the_parts_that_differ_are_read(pair: tuple[str, str]) -> None:
+    """A relation whose indexes alone differ is read with its indexes, not its constraints,
+    policies or triggers; the findings are still those of two whole snapshots."""
+    expected, actual = pair
+    execute(actual, *CHANGES["index predicate"])
+    with psycopg.connect(expected) as conn_e, psycopg.connect(actual) as conn_a:
+        entry = conn_e.execute("select 'app.entry'::regclass::oid").fetchone()[0]
+    fast, full, snapshot_e, snapshot_a = both_ways(expected, actual)
+    with psycopg.connect(expected) as conn_e, psycopg.connect(actual) as conn_a:
+        chosen = plan(take_fingerprints(conn_e), take_fingerprints(conn_a))
+    assert chosen.expected is not None
+    assert chosen.expected.bare_relations == chosen.expected.indexes == frozenset({entry})
+    assert not chosen.expected.constraints | chosen.expected.policies | chosen.expected.triggers
+    assert set(snapshot_e.relations) == set(snapshot_a.relations) == {"app.entry"}
+    assert snapshot_e.indexes and not (snapshot_e.constraints or snapshot_e.policies or snapshot_e.triggers)
+    assert messages(fast) == messages(full) and full
+
+
+def test_renamed_columns_read_every_part(pair: tuple[str, str]) -> None:
+    """Raw parts (check constraints, index keys) name columns by number: when a table's
+    columns differ, all its parts are read, or a check over a renamed column would pass."""
+    expected, actual = pair
+    execute(actual, "alter table app.account rename column email to login")
+    fast, full, snapshot_e, _ = both_ways(expected, actual)
+    assert "app.account.account_email_check" in snapshot_e.constraints
+    assert any("account_email_check" in f.message for f in full)
+    assert messages(fast) == messages(full)

@@ -127,6 +127,9 @@ def _count_unread(counts: dict[str, int], plan: Plan, patterns: tuple[str, ...])
         for part, n in zip(PARTS, fingerprint.parts, strict=True):
             if part != "columns":
                 counts[part] += n
+    for fingerprint, part in plan.alike_parts:  # alike parts of relations read
+        if compared(fingerprint):
+            counts[part] += fingerprint.parts[PARTS.index(part)]
 
 
 def _project_extension(name: str, expected: Snapshot, actual: Snapshot,

@@ -695,12 +695,17 @@ class Selection:
     """What a partial snapshot reads of relations and functions, by OID.
 
     `relations` come with their indexes, constraints, policies and triggers;
-    `bare_relations` without them (a Relation and its columns only). Every
-    other section (schemas, types, roles, ...) is read whole.
+    `bare_relations` without them (a Relation and its columns only), plus
+    the parts of the relations in `indexes`, `constraints`, `policies` and
+    `triggers`. Every other section (schemas, types, roles, ...) is read whole.
     """
     relations: frozenset[int] = frozenset()
     functions: frozenset[int] = frozenset()
     bare_relations: frozenset[int] = frozenset()
+    indexes: frozenset[int] = frozenset()
+    constraints: frozenset[int] = frozenset()
+    policies: frozenset[int] = frozenset()
+    triggers: frozenset[int] = frozenset()
 
 
 def _only(sql: str, column: str, oids: frozenset[int] | None) -> str:
@@ -712,23 +717,27 @@ def _only(sql: str, column: str, oids: frozenset[int] | None) -> str:
 def take_snapshot(conn: psycopg.Connection, only: Selection | None = None) -> Snapshot:
     """Read the database's schema; leaves the session as it found it.
 
-    With `only`, the snapshot holds just those relations (and their parts) and
-    functions: what a comparison of fingerprints (postgres/fingerprints.py)
+    With `only`, the snapshot holds just those relations (and the parts it
+    names) and functions: what a comparison of fingerprints (postgres/fingerprints.py)
     found may differ.
     """
     import psycopg
 
-    relations = None if only is None else only.relations
+    def of(part: str) -> frozenset[int] | None:
+        """The relations whose `part` (a Selection field) is read: every one without `only`."""
+        return None if only is None else only.relations | getattr(only, part)
+
     functions = None if only is None else only.functions
-    with_bare = None if only is None else only.relations | only.bare_relations
     try:
         with _catalog_transaction(conn, read_only=True):
             results = _fetch_all(conn, [
                 _VERSION_SQL, _SCHEMAS_SQL, _only(_FUNCTIONS_SQL, "p.oid", functions),
-                _only(_RELATIONS_SQL, "c.oid", with_bare), _only(_COLUMNS_SQL, "a.attrelid", with_bare),
-                _only(_INDEXES_SQL, "x.indrelid", relations),
-                _only(_constraints_sql(conn.info.server_version), "con.conrelid", relations),
-                _only(_POLICIES_SQL, "p.polrelid", relations), _only(_TRIGGERS_SQL, "t.tgrelid", relations),
+                _only(_RELATIONS_SQL, "c.oid", of("bare_relations")),
+                _only(_COLUMNS_SQL, "a.attrelid", of("bare_relations")),
+                _only(_INDEXES_SQL, "x.indrelid", of("indexes")),
+                _only(_constraints_sql(conn.info.server_version), "con.conrelid", of("constraints")),
+                _only(_POLICIES_SQL, "p.polrelid", of("policies")),
+                _only(_TRIGGERS_SQL, "t.tgrelid", of("triggers")),
                 _EXTENSIONS_SQL, _ROLES_SQL, _TYPES_SQL, _PUBLICATIONS_SQL, _EVENT_TRIGGERS_SQL,
             ])
     except psycopg.Error as exc:

@@ -11,9 +11,12 @@ reads two databases in two phases:
    the server (hash_record_extended: no text is built) in a few pipelined
    queries; a few thousand short rows.
 2. `plan` pairs both sides' fingerprints; `take_snapshot(conn, only=...)`
-   reads just what may differ: relations and functions whose digests differ,
-   whole; relations one side lacks, bare (drift reports the missing table,
-   not its indexes). Drift compares the two partial snapshots as it compares
+   reads just what may differ: functions whose digests differ; relations
+   whose digests differ, with their columns and those of their parts (all
+   their indexes, constraints, policies or triggers) whose digests differ,
+   or all their parts when their columns differ (see below);
+   relations one side lacks, bare (drift reports the missing table, not its
+   indexes). Drift compares the two partial snapshots as it compares
    whole ones. `read_pair` does both phases for two connections.
 
 The rule that keeps this sound: EQUAL DIGESTS MEAN EQUAL SNAPSHOT OBJECTS. A
@@ -28,7 +31,10 @@ hash take_snapshot's own rows) or raw catalog data that determines it:
   it) on nothing but its own table: the tree then names built-in objects
   only, whose OIDs are fixed for a PostgreSQL version, and its table's
   columns by number, whose names the column digests hold. Otherwise the
-  formatted text is hashed.
+  formatted text is hashed. So do raw index keys, constraint keys and
+  trigger columns: a part's digest stands for its text only together with
+  its table's column digest, and `plan` reads a relation's parts
+  selectively only when its columns are alike.
 - Digests from servers of different versions are never compared (`plan`
   reads everything then).
 A difference goes unseen only if two different values hash alike: about one
@@ -92,10 +98,12 @@ class Plan:
     expected: Selection | None
     actual: Selection | None
     # For counting what was compared: objects both sides have with the same
-    # digest, left unread, and relations one side lacks, read without parts.
+    # digest, left unread; relations one side lacks, read without parts; and
+    # the parts left unread of relations read (alike on both sides).
     alike_relations: tuple[Fingerprint, ...] = ()
     alike_functions: tuple[Fingerprint, ...] = ()
     bare_relations: tuple[Fingerprint, ...] = ()
+    alike_parts: tuple[tuple[Fingerprint, str], ...] = ()
 
 
 def _depends_only_on_its_table(catalog: str, oid: str, table: str, also: str = "") -> str:
@@ -348,23 +356,43 @@ def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
 
 def plan(expected: Fingerprints, actual: Fingerprints,
          skip_schema: Callable[[str], bool] = lambda schema: False) -> Plan:
-    """What to read of each side: whatever has another digest on the other side, whole;
-    whatever the other side lacks, bare (drift reports a missing table, not its indexes);
-    nothing alike, and nothing in skipped schemas."""
+    """What to read of each side: whatever has another digest on the other side, with its
+    columns and those of its parts (indexes, constraints, policies, triggers) whose digests
+    differ; whatever the other side lacks, bare (drift reports a missing table, not its
+    indexes); nothing alike, and nothing in skipped schemas."""
     if expected.server_version != actual.server_version:
         return Plan(None, None)
     relations = _pair(expected.relations, actual.relations, skip_schema)
     functions = _pair(expected.functions, actual.functions, skip_schema)
+    differ: dict[str, tuple[list[int], list[int]]] = {part: ([], []) for part in PARTS[1:]}
+    alike_parts = []
+    for want, have in zip(relations.differ_expected, relations.differ_actual, strict=True):
+        # Raw parts name columns by number: when the columns differ, so may all of them.
+        columns_alike = want.digest[1:3] == have.digest[1:3]
+        for i, part in enumerate(PARTS[1:], start=1):  # the columns come with the relation
+            if columns_alike and want.digest[2 * i + 1:2 * i + 3] == have.digest[2 * i + 1:2 * i + 3]:
+                alike_parts.append((want, part))
+            else:
+                differ[part][0].append(want.oid)
+                differ[part][1].append(have.oid)
+
+    def selection(side: int, differ_: tuple[Fingerprint, ...], only: tuple[Fingerprint, ...],
+                  functions: tuple[Fingerprint, ...]) -> Selection:
+        return Selection(
+            functions=frozenset(f.oid for f in functions),
+            bare_relations=frozenset(f.oid for f in (*differ_, *only)),
+            **{part: frozenset(oids[side]) for part, oids in differ.items()},
+        )
+
     return Plan(
-        expected=Selection(frozenset(f.oid for f in relations.differ_expected),
-                           frozenset(f.oid for f in (*functions.differ_expected, *functions.only_expected)),
-                           frozenset(f.oid for f in relations.only_expected)),
-        actual=Selection(frozenset(f.oid for f in relations.differ_actual),
-                         frozenset(f.oid for f in (*functions.differ_actual, *functions.only_actual)),
-                         frozenset(f.oid for f in relations.only_actual)),
+        expected=selection(0, relations.differ_expected, relations.only_expected,
+                           (*functions.differ_expected, *functions.only_expected)),
+        actual=selection(1, relations.differ_actual, relations.only_actual,
+                         (*functions.differ_actual, *functions.only_actual)),
         alike_relations=relations.alike,
         alike_functions=functions.alike,
         bare_relations=(*relations.only_expected, *relations.only_actual),
+        alike_parts=tuple(alike_parts),
     )
 
 
