@@ -22,7 +22,6 @@ shadow) and writes benchmarks/out/base_head.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -33,6 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_contract_gate import write_results  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 from dragonfly_ci.config import load_project  # noqa: E402
@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "single_s": single, "base_head_s": pair, "ratio": ratio, "target": TARGET_RATIO,
         "facts": facts,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    write_results(args.out, results)
     return 0
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import generate  # noqa: E402
 
-from dragonfly_ci.postgres.server import SHADOW_SETTINGS  # noqa: E402
+from dragonfly_ci.postgres.server import SHADOW_SETTINGS, wait_ready  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT_FILE = HERE / "out" / "contract_gate.json"
@@ -44,7 +44,6 @@ TARGET_RATIO_FILES = 1000
 TARGET_RSS_MB = 250.0
 TARGET_HELP_S = 0.150
 PG_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
-READY_TIMEOUT_S = 60.0
 
 # Put on PYTHONPATH for the gate process: records the process's own peak RSS
 # (RUSAGE_SELF, so not its server's) into $DFCI_BENCH_RSS_FILE.<pid> at exit.
@@ -158,21 +157,11 @@ def run_baseline(project: Path, bins: Path, owner: tuple[int, int] | None) -> di
     return {"seconds": time.perf_counter() - start, "server_rss_kib": server_rss_kib}
 
 
-def wait_ready(server: subprocess.Popen, data: Path, log: Path) -> None:
-    """Until postmaster.pid's 8th line says "ready"."""
-    pid_file = data / "postmaster.pid"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"postgres exited while starting:\n{log.read_text()[-2000:]}")
-        try:
-            lines = pid_file.read_text().splitlines()
-        except FileNotFoundError:
-            lines = []
-        if len(lines) >= 8 and lines[7].strip() == "ready":
-            return
-        time.sleep(0.002)
-    raise RuntimeError(f"postgres not ready after {READY_TIMEOUT_S:.0f} s")
+def write_results(path: Path, results: dict) -> None:
+    """The numbers as JSON (benchmarks/out/ is git-ignored)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {path}")
 
 
 # ---------------------------------------------------------------- ours
@@ -361,9 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                   + (f", ours {row['ours_s']['median']:.3f} s" if works else ""), flush=True)
 
     print_table(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    write_results(args.out, results)
     return 0
 
 

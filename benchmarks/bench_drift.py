@@ -30,7 +30,6 @@ the load average printed next to the results.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -43,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_contract_gate import write_results  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 from dragonfly_ci.checks.drift import compare  # noqa: E402
@@ -269,9 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nmigra could not be measured: {migra.get('error')}")
     print("ours compares comments and grants too (migra never compares comments, and grants "
           "only with --with-privileges), and locates each finding at a migration line.")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, results)
     return 0 if results.get("same_findings_as_full_snapshots") else 1
 
 

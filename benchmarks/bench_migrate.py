@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import platform
 import pstats
@@ -42,7 +41,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_contract_gate import dragonfly_ci, pg_bin_dir, pg_owner, summary, wait_ready  # noqa: E402
+from bench_contract_gate import dragonfly_ci, pg_bin_dir, pg_owner, summary, wait_ready, write_results  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 from dragonfly_ci.postgres.server import SHADOW_SETTINGS  # noqa: E402
@@ -349,9 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    write_results(args.out, results)
     return 0
 
 

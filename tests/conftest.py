@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dragonfly_ci.migrations.files import MigrationFile, discover
 from dragonfly_ci.postgres.connect import connect
 from dragonfly_ci.postgres.server import EmbeddedServer, create_database, drop_database, shared_embedded
 
@@ -75,6 +76,16 @@ def add_migration(root: Path, name: str, sql: str) -> Path:
     path = root / "supabase" / "migrations" / f"{name}.sql"
     path.write_text(sql, encoding="utf-8")
     return path
+
+
+def migrations(tmp_path: Path, *texts: str) -> list[MigrationFile]:
+    """Files m1, m2, ... with these texts in tmp_path/supabase/migrations, discovered."""
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts, start=1):
+        (folder / f"2025010100000{i}_m{i}.sql").write_text(text, encoding="utf-8")
+    files, _ = discover(folder, lambda p: p.relative_to(tmp_path).as_posix())
+    return files
 
 
 @pytest.fixture(scope="session")

@@ -10,22 +10,13 @@ import pytest
 
 from dragonfly_ci.findings import Severity
 from dragonfly_ci.migrations.apply import MigrationFailed, apply_file, apply_files
-from dragonfly_ci.migrations.files import MigrationFile, discover
+from tests.conftest import migrations
 
 
 @pytest.fixture
 def conn(fresh_db: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(fresh_db, autocommit=True) as connection:
         yield connection
-
-
-def migrations(tmp_path: Path, *texts: str) -> list[MigrationFile]:
-    folder = tmp_path / "supabase" / "migrations"
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, text in enumerate(texts, start=1):
-        (folder / f"2025010100000{i}_m{i}.sql").write_text(text, encoding="utf-8")
-    files, _ = discover(folder, lambda p: p.relative_to(tmp_path).as_posix())
-    return files
 
 
 def file_of(n: int) -> str:

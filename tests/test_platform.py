@@ -25,6 +25,7 @@ from dragonfly_ci.postgres.platform import STAND_IN_EXTENSIONS, bootstrap
 from dragonfly_ci.postgres.server import (
     EmbeddedServer,
     create_database,
+    drop_database,
     stand_ins_dir,
     start_embedded,
 )
@@ -434,3 +435,22 @@ def test_fixture_project_behaves_like_hosted(server: EmbeddedServer, project: st
         with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
             conn.execute("insert into storage.objects (bucket_id, name) values ('avatars', %s)",
                          (f"{OTHER_ID}/me.png",))
+
+
+def test_a_database_copied_from_a_template_keeps_its_database_level_settings(pg_server) -> None:
+    # CREATE DATABASE ... TEMPLATE copies no `alter database ... set`; the platform's search
+    # path lives there, so a copy without it would resolve names differently.
+    template = create_database(pg_server, prefix="settings")
+    copy = None
+    try:
+        with psycopg.connect(pg_server.conninfo(), autocommit=True) as conn:
+            conn.execute(f'alter database "{template}" set search_path = "$user", public, extensions')
+            conn.execute(f'alter database "{template}" set statement_timeout = \'5s\'')
+        copy = create_database(pg_server, template=template, prefix="copy")
+        with psycopg.connect(pg_server.conninfo(copy)) as conn:
+            assert conn.execute("show search_path").fetchone()[0] == '"$user", public, extensions'
+            assert conn.execute("show statement_timeout").fetchone()[0] == "5s"
+    finally:
+        for name in (copy, template):
+            if name:
+                drop_database(pg_server, name)

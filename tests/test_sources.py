@@ -8,18 +8,9 @@ import psycopg
 import pytest
 
 from dragonfly_ci.findings import Location
-from dragonfly_ci.migrations.files import MigrationFile, discover
 from dragonfly_ci.migrations.sources import EVERYTHING, SourceIndex, build_index
 from dragonfly_ci.postgres.catalog import resolve_types
-
-
-def migrations(tmp_path: Path, *texts: str) -> list[MigrationFile]:
-    folder = tmp_path / "supabase" / "migrations"
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, text in enumerate(texts, start=1):
-        (folder / f"2025010100000{i}_m{i}.sql").write_text(text, encoding="utf-8")
-    files, _ = discover(folder, lambda p: p.relative_to(tmp_path).as_posix())
-    return files
+from tests.conftest import migrations
 
 
 def index_of(tmp_path: Path, *texts: str) -> SourceIndex:

@@ -177,33 +177,15 @@ class PullRequestCheck:
 
 @contextmanager
 def copy_of(shadow: Shadow, prefix: str = "head") -> Iterator[Shadow]:
-    """A new shadow copied from `shadow`, whose session is closed (a template takes none).
-
-    Database-level settings (the platform's search path) are not copied by
-    CREATE DATABASE, so they are set again from a session on the original.
-    """
-    from psycopg import sql
-
+    """A new shadow copied from `shadow`, whose session is closed (a template takes none)."""
     from dragonfly_ci.postgres.connect import connect
     from dragonfly_ci.postgres.server import create_database, drop_database
     from dragonfly_ci.postgres.shadow import Shadow
 
-    rows = shadow.conn.execute(
-        "select unnest(setconfig) from pg_db_role_setting "
-        "where setrole = 0 and setdatabase = (select oid from pg_database where datname = current_database())"
-    ).fetchall()
-    settings = [row[0].split("=", 1)[0] for row in rows]
     shadow.conn.close()
     server = shadow.server
     name = create_database(server, template=shadow.dbname, prefix=prefix)
     try:
-        if settings:
-            with connect(server.conninfo(shadow.dbname), autocommit=True,
-                         purpose="the shadow database") as conn:
-                for setting in settings:
-                    conn.execute(sql.SQL("alter database {} set {} from current").format(
-                        sql.Identifier(name),
-                        sql.SQL(".").join(sql.Identifier(p) for p in setting.split("."))))
         with connect(server.conninfo(name), autocommit=True, purpose="the shadow database") as conn:
             yield Shadow(server, name, conn, shadow.platform)
     finally:

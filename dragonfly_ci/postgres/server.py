@@ -165,7 +165,7 @@ def start_embedded(*, tcp: bool = False, settings: dict[str, str] | None = None)
     server = EmbeddedServer(root=root, process=process, host=str(root), port=port,
                             version=_version(bins))
     try:
-        _wait_ready(server, data)
+        wait_ready(server.process, data, server.root / "server.log")
     except BaseException:
         server.stop()
         raise
@@ -179,12 +179,13 @@ def _version(bins: Path) -> str:
     return out.stdout.split()[-1] if out.stdout else "unknown"
 
 
-def _wait_ready(server: EmbeddedServer, data: Path) -> None:
+def wait_ready(process: subprocess.Popen, data: Path, log: Path) -> None:
+    """Until the postmaster started from `data` says "ready" (postmaster.pid's 8th line)."""
     pid_file = data / "postmaster.pid"
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            log = (server.root / "server.log").read_text(errors="replace")[-2000:]
+        if process.poll() is not None:
+            log = log.read_text(errors="replace")[-2000:]
             raise CouldNotCheck(f"the embedded PostgreSQL exited while starting:\n{log}")
         try:
             lines = pid_file.read_text().splitlines()
@@ -192,7 +193,7 @@ def _wait_ready(server: EmbeddedServer, data: Path) -> None:
             lines = []
         if len(lines) >= 8 and lines[7].strip() == "ready":
             return
-        time.sleep(0.005)
+        time.sleep(0.002)
     raise CouldNotCheck(f"the embedded PostgreSQL did not start within {START_TIMEOUT_S:.0f} s")
 
 
@@ -231,15 +232,32 @@ def shared_embedded() -> EmbeddedServer:
 
 
 def create_database(server: Server, *, template: str | None = None, prefix: str = "shadow") -> str:
-    """Create a fresh, uniquely named database and return its name."""
+    """Create a fresh, uniquely named database and return its name.
+
+    A copy of `template` (which must have no session open) also gets its
+    database-level settings (`alter database ... set`, the platform's search
+    path), which CREATE DATABASE does not copy: they are set again from a
+    session on the template, `from current`, so list values keep their quoting.
+    """
+    from psycopg import sql
+
     name = f"dragonfly_{prefix}_{secrets.token_hex(4)}"
-    sql = f'create database "{name}"' + (f' template "{template}"' if template else "")
+    create = f'create database "{name}"' + (f' template "{template}"' if template else "")
     if isinstance(server, EmbeddedServer):
         # Copying files is several times faster than WAL-logging the copy, and the
         # checkpoint it costs is nothing on a throwaway server; not so on a user's.
-        sql += " strategy file_copy"
+        create += " strategy file_copy"
     with connect(server.conninfo(), autocommit=True, purpose="the shadow server") as conn:
-        conn.execute(sql)
+        settings = [row[0].split("=", 1)[0] for row in conn.execute(
+            "select unnest(setconfig) from pg_db_role_setting where setrole = 0 "
+            "and setdatabase = (select oid from pg_database where datname = %s)", (template,))
+        ] if template else []
+        conn.execute(create)
+    if settings:
+        with connect(server.conninfo(template), autocommit=True, purpose="the shadow server") as conn:
+            for setting in settings:
+                conn.execute(sql.SQL("alter database {} set {} from current").format(
+                    sql.Identifier(name), sql.SQL(".").join(map(sql.Identifier, setting.split(".")))))
     return name
 
 
