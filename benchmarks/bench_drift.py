@@ -4,8 +4,8 @@ One scratch embedded server (the shadow's throwaway settings, listening on
 127.0.0.1 so migra reaches it over TCP like any server). On the synthetic
 history (benchmarks/synthetic.py, 1,000 files by default) it builds two
 databases that differ in the last 10% of the files: A with every file, B with
-the first 90% (B is a template copy of A taken before the last files run).
-Then, in the same run, best of `--repeat`:
+the first 90%, each from scratch, so that no OID names the same object in both
+(as in a shadow and production). Then, in the same run, `--repeat` times each:
 
 * ours: what the schema-consistency gate does, in-process: connect to both,
   fingerprint both, read in full what may differ (`postgres.fingerprints.
@@ -14,12 +14,16 @@ Then, in the same run, best of `--repeat`:
   untimed, and timed on its own: it reads files, not databases). The findings
   are checked to be the very ones a comparison of two full `take_snapshot`s
   gives;
-* migra: `migra --unsafe <urlA> <urlB>` as a subprocess (exit 2 means "found
-  differences"), and the same with `--with-privileges`, since migra compares
-  grants only when asked, and comments never.
+* migra, like for like: its Python API (imported beforehand), from opening both
+  connections to the migration SQL, as ours is timed; the ratio of the
+  medians is the verdict (target: ours at least 10x faster);
+* migra as users run it: `migra --unsafe <urlA> <urlB>` as a subprocess
+  (exit 2 means "found differences"), and the same with `--with-privileges`,
+  since migra compares grants only when asked, and comments never. Its
+  interpreter start and imports (about 0.3 s) count there, so that ratio is
+  printed for information only.
 
-Prints the median and range of each over `--repeat` runs, the ratio of the
-medians (target: ours at least 10x faster than plain migra) and writes
+Prints the median and range of each over `--repeat` runs and writes
 benchmarks/out/drift.json. Other work on the machine slows ours (two server
 backends and the client at once) more than migra (one client, mostly): note
 the load average printed next to the results.
@@ -51,7 +55,7 @@ from dragonfly_ci.migrations.files import discover  # noqa: E402
 from dragonfly_ci.migrations.sources import SourceIndex, build_index  # noqa: E402
 from dragonfly_ci.postgres.catalog import resolve_types, take_snapshot  # noqa: E402
 from dragonfly_ci.postgres.connect import connect  # noqa: E402
-from dragonfly_ci.postgres.fingerprints import plan, read_pair, take_fingerprints  # noqa: E402
+from dragonfly_ci.postgres.fingerprints import PARTS, plan, read_pair, take_fingerprints  # noqa: E402
 from dragonfly_ci.postgres.server import EmbeddedServer, create_database, start_embedded  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -60,20 +64,18 @@ TARGET_RATIO = 10.0  # migra's time / ours, at least
 
 
 def build_pair(server: EmbeddedServer, project: Path) -> tuple[str, str, list]:
-    """A = every file; B = the first 90%. Returns (A, B, files)."""
+    """A = every file; B = the first 90%, built apart (as a shadow and production are: no
+    OID is shared). Returns (A, B, files)."""
     files, _ = discover(project / "supabase" / "migrations", lambda p: p.relative_to(project).as_posix())
     cut = len(files) * 9 // 10
-    a = create_database(server, prefix="drift_a")
-    with connect(server.conninfo(a), autocommit=True) as conn:
-        outcome = apply_files(conn, files[:cut])
-        if outcome.failure:
-            raise RuntimeError(f"the synthetic history failed to apply: {outcome.failure.message}")
-    # A template copy needs its source idle: the connection above is closed.
-    b = create_database(server, prefix="drift_b", template=a)
-    with connect(server.conninfo(a), autocommit=True) as conn:
-        outcome = apply_files(conn, files[cut:])
-        if outcome.failure:
-            raise RuntimeError(f"the synthetic history failed to apply: {outcome.failure.message}")
+    names = []
+    for prefix, history in (("drift_b", files[:cut]), ("drift_a", files)):
+        names.append(create_database(server, prefix=prefix))
+        with connect(server.conninfo(names[-1]), autocommit=True) as conn:
+            outcome = apply_files(conn, history)
+            if outcome.failure:
+                raise RuntimeError(f"the synthetic history failed to apply: {outcome.failure.message}")
+    b, a = names
     return a, b, files
 
 
@@ -90,12 +92,10 @@ def time_ours(server: EmbeddedServer, a: str, b: str, sources: SourceIndex) -> t
     chosen = pair.plan
     read = {"relations alike (not read)": len(chosen.alike_relations),
             "functions alike (not read)": len(chosen.alike_functions),
-            "relations read (with their columns)": [len(chosen.expected.bare_relations),
-                                                    len(chosen.actual.bare_relations)],
+            "relations read (A, B)": [len(chosen.expected.bare_relations), len(chosen.actual.bare_relations)],
             "of which one side only": len(chosen.bare_relations),
-            "relations whose indexes, constraints, policies, triggers are read": [
-                len(getattr(chosen.expected, part))
-                for part in ("indexes", "constraints", "policies", "triggers")]}
+            "relations whose columns, indexes, constraints, policies, triggers are read (A)": [
+                len(getattr(chosen.expected, part)) for part in PARTS]}
     return seconds, findings, read
 
 
@@ -246,27 +246,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nload average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load['before'])}; "
           f"after: {', '.join(f'{x:.2f}' for x in load['after'])} ({os.cpu_count()} CPUs)")
     migra = results.get("migra", {})
-    if "median" in migra:
-        results["ratio"] = migra["median"] / results["ours_s"]["median"]
-        results["ratio_range"] = [migra["min"] / results["ours_s"]["max"],
-                                  migra["max"] / results["ours_s"]["min"]]
+    in_process = results.get("migra_in_process_s")
+    if in_process:
+        # Like for like: both timed in-process, after imports, from opening the connections.
+        results["ratio"] = in_process["median"] / results["ours_s"]["median"]
+        results["ratio_range"] = [in_process["min"] / results["ours_s"]["max"],
+                                  in_process["max"] / results["ours_s"]["min"]]
         verdict = "PASS" if results["ratio"] >= TARGET_RATIO else "MISS"
-        print(f"ratio migra / ours (medians): {results['ratio']:.1f}x (target >= {TARGET_RATIO:.0f}x) "
-              f"{verdict}")
+        print(f"ratio migra / ours, both in-process after imports (medians): migra "
+              f"{in_process['median']:.3f} s, {results['ratio']:.1f}x (range {results['ratio_range'][0]:.1f}-"
+              f"{results['ratio_range'][1]:.1f}x; target >= {TARGET_RATIO:.0f}x) {verdict}")
+    if "median" in migra:
+        results["ratio_whole_process"] = migra["median"] / results["ours_s"]["median"]
+        print(f"migra's whole process (interpreter start and imports included) / ours in-process: "
+              f"{results['ratio_whole_process']:.1f}x, not like for like")
         privileged = results.get("migra_with_privileges", {})
         if "median" in privileged:
-            results["ratio_with_privileges"] = privileged["median"] / results["ours_s"]["median"]
-            print(f"ratio migra --with-privileges / ours (medians): {results['ratio_with_privileges']:.1f}x")
+            ratio = privileged["median"] / results["ours_s"]["median"]
+            results["ratio_whole_process_with_privileges"] = ratio
+            print(f"  the same with --with-privileges: {ratio:.1f}x")
         if "migra_import_s" in results:
-            print(f"(migra's own imports take {results['migra_import_s']:.2f} s of each of its runs)")
-        if runs_in_process := results.get("migra_in_process_s"):
-            results["ratio_in_process"] = runs_in_process["median"] / results["ours_s"]["median"]
-            print(f"like for like, both in-process after imports: migra median "
-                  f"{runs_in_process['median']:.3f} s, ratio {results['ratio_in_process']:.1f}x "
-                  f"({'PASS' if results['ratio_in_process'] >= TARGET_RATIO else 'MISS'} against "
-                  f"{TARGET_RATIO:.0f}x)")
-    else:
-        print(f"\nmigra could not be measured: {migra.get('error')}")
+            print(f"  (migra's own imports take {results['migra_import_s']:.2f} s of each of its runs)")
+    if not in_process:
+        print(f"\nmigra could not be measured in-process: {migra.get('error', 'migra is not importable')}")
     print("ours compares comments and grants too (migra never compares comments, and grants "
           "only with --with-privileges), and locates each finding at a migration line.")
     write_results(args.out, results)

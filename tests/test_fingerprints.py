@@ -24,7 +24,7 @@ from dragonfly_ci.postgres.fingerprints import (
     read_pair,
     take_fingerprints,
 )
-from dragonfly_ci.postgres.server import EmbeddedServer, create_database, drop_database
+from dragonfly_ci.postgres.server import EmbeddedServer, create_database, drop_database, start_embedded
 
 APP = [
     "create schema app",
@@ -225,9 +225,9 @@ def test_alike_objects_are_equal_in_whole_snapshots(pair: tuple[str, str]) -> No
             assert whole_e.functions[key] == whole_a.functions[key]
 
 
-def test_databases_built_apart_are_mostly_alike(pg_server: EmbeddedServer) -> None:
+def test_databases_built_apart_are_alike(pg_server: EmbeddedServer) -> None:
     """Fingerprints hold names, not OIDs: two databases built from the same SQL at
-    different times (every OID different) need only read what holds raw OIDs."""
+    different times (every OID different) are alike, views included, and read nothing."""
     names = []
     try:
         for padding in ([], ["create table public.pad (id integer)", "create sequence public.pad_seq"]):
@@ -239,16 +239,57 @@ def test_databases_built_apart_are_mostly_alike(pg_server: EmbeddedServer) -> No
             chosen = plan(take_fingerprints(conn_e), take_fingerprints(conn_a))
             oids_e = {f.oid for f in take_fingerprints(conn_e).relations.values()}
             oids_a = {f.oid for f in take_fingerprints(conn_a).relations.values()}
+            pads = {f.oid for key, f in take_fingerprints(conn_a).relations.items() if ".pad" in key}
         assert not oids_e & oids_a  # nothing shares an OID
-        alike = {f.oid for f in chosen.alike_relations}
-        assert alike  # tables, indexes, constraints, policies and triggers by name
-        assert chosen.expected is not None and chosen.expected.functions == frozenset()
-        # The view's rule tree holds the OIDs of its tables: read, without its parts (alike).
-        assert chosen.expected.bare_relations
-        assert not chosen.expected.indexes | chosen.expected.constraints | chosen.expected.policies
+        assert {f.oid for f in chosen.alike_relations} == oids_e
+        assert chosen.expected == Selection()
+        assert chosen.actual == Selection(bare_relations=frozenset(pads))  # the padding only
     finally:
         for name in names:
             drop_database(pg_server, name)
+
+
+def test_databases_on_two_servers_are_alike(pg_server: EmbeddedServer) -> None:
+    """Production and its shadow live on different servers, where the same role has another
+    OID: grants are fingerprinted by role name, so nothing is read."""
+    roles = ["create role reader nologin", "create role writer nologin"]
+    grants = ["grant select on app.entry to reader", "grant update (note) on app.entry to writer",
+              "grant execute on function app.noop() to reader"]
+    other = start_embedded()
+    names = [create_database(pg_server, prefix="fp"), create_database(other, prefix="fp")]
+    try:
+        conninfos = [pg_server.conninfo(names[0]), other.conninfo(names[1])]
+        execute(pg_server.conninfo(), *roles)
+        execute(other.conninfo(), "create role padding nologin", *reversed(roles))
+        for conninfo in conninfos:
+            execute(conninfo, *APP, *grants)
+        with psycopg.connect(conninfos[0]) as conn_e, psycopg.connect(conninfos[1]) as conn_a:
+            role_oids = [conn.execute("select 'reader'::regrole::oid").fetchone()[0]
+                         for conn in (conn_e, conn_a)]
+            chosen = plan(take_fingerprints(conn_e), take_fingerprints(conn_a))
+        assert role_oids[0] != role_oids[1]
+        assert chosen.expected == chosen.actual == Selection()
+        fast, full, _, _ = both_ways(*conninfos)
+        assert fast == full == []
+    finally:
+        drop_database(pg_server, names[0])
+        execute(pg_server.conninfo(), *(f"drop role {r.split()[2]}" for r in roles))
+        other.stop()
+
+
+def test_only_differing_columns_are_read(pair: tuple[str, str]) -> None:
+    """A table whose comment alone differs is read without its columns (alike, so empty on
+    both sides); one whose column differs is read with them."""
+    expected, actual = pair
+    execute(actual, *CHANGES["table comment"], *CHANGES["column comment"])
+    with psycopg.connect(expected) as conn_e, psycopg.connect(actual) as conn_a:
+        entry = conn_e.execute("select 'app.entry'::regclass::oid").fetchone()[0]
+        chosen = plan(take_fingerprints(conn_e), take_fingerprints(conn_a))
+    assert chosen.expected is not None and chosen.expected.columns == frozenset({entry})
+    execute(actual, "comment on column app.entry.note is 'free text'")
+    fast, full, snapshot_e, snapshot_a = both_ways(expected, actual)
+    assert snapshot_e.relations["app.entry"].columns == snapshot_a.relations["app.entry"].columns == ()
+    assert messages(fast) == messages(full) and [f.rule for f in full] == ["drift/comment-differs"]
 
 
 def test_counts_with_a_plan_match_whole_snapshots(pair: tuple[str, str]) -> None:

@@ -125,8 +125,7 @@ def _count_unread(counts: dict[str, int], plan: Plan, patterns: tuple[str, ...])
             counts[part] += n
     for fingerprint in filter(compared, plan.bare_relations):  # read without parts
         for part, n in zip(PARTS, fingerprint.parts, strict=True):
-            if part != "columns":
-                counts[part] += n
+            counts[part] += n
     for fingerprint, part in plan.alike_parts:  # alike parts of relations read
         if compared(fingerprint):
             counts[part] += fingerprint.parts[PARTS.index(part)]

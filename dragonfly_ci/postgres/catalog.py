@@ -694,14 +694,16 @@ def _sorted(values: Iterable[str] | None) -> tuple[str, ...]:
 class Selection:
     """What a partial snapshot reads of relations and functions, by OID.
 
-    `relations` come with their indexes, constraints, policies and triggers;
-    `bare_relations` without them (a Relation and its columns only), plus
-    the parts of the relations in `indexes`, `constraints`, `policies` and
-    `triggers`. Every other section (schemas, types, roles, ...) is read whole.
+    `relations` come with their columns, indexes, constraints, policies and
+    triggers; `bare_relations` without them (a Relation with no columns), plus
+    the parts of the relations in `columns`, `indexes`, `constraints`,
+    `policies` and `triggers`. Every other section (schemas, types, roles, ...)
+    is read whole.
     """
     relations: frozenset[int] = frozenset()
     functions: frozenset[int] = frozenset()
     bare_relations: frozenset[int] = frozenset()
+    columns: frozenset[int] = frozenset()
     indexes: frozenset[int] = frozenset()
     constraints: frozenset[int] = frozenset()
     policies: frozenset[int] = frozenset()
@@ -733,7 +735,7 @@ def take_snapshot(conn: psycopg.Connection, only: Selection | None = None) -> Sn
             results = _fetch_all(conn, [
                 _VERSION_SQL, _SCHEMAS_SQL, _only(_FUNCTIONS_SQL, "p.oid", functions),
                 _only(_RELATIONS_SQL, "c.oid", of("bare_relations")),
-                _only(_COLUMNS_SQL, "a.attrelid", of("bare_relations")),
+                _only(_COLUMNS_SQL, "a.attrelid", of("columns")),
                 _only(_INDEXES_SQL, "x.indrelid", of("indexes")),
                 _only(_constraints_sql(conn.info.server_version), "con.conrelid", of("constraints")),
                 _only(_POLICIES_SQL, "p.polrelid", of("policies")),

@@ -12,20 +12,23 @@ reads two databases in two phases:
    queries; a few thousand short rows.
 2. `plan` pairs both sides' fingerprints; `take_snapshot(conn, only=...)`
    reads just what may differ: functions whose digests differ; relations
-   whose digests differ, with their columns and those of their parts (all
-   their indexes, constraints, policies or triggers) whose digests differ,
-   or all their parts when their columns differ (see below);
-   relations one side lacks, bare (drift reports the missing table, not its
-   indexes). Drift compares the two partial snapshots as it compares
-   whole ones. `read_pair` does both phases for two connections.
+   whose digests differ, with those of their parts (all their columns,
+   indexes, constraints, policies or triggers) whose digests differ, or all
+   their parts when their columns differ (see below); relations one side
+   lacks, bare (drift reports the missing table, not its columns or
+   indexes). A part left unread is empty on both sides, so alike. Drift
+   compares the two partial snapshots as it compares whole ones.
+   `read_pair` does both phases for two connections.
 
 The rule that keeps this sound: EQUAL DIGESTS MEAN EQUAL SNAPSHOT OBJECTS. A
 digest covers either the very value take_snapshot reads (functions' digests
 hash take_snapshot's own rows) or raw catalog data that determines it:
 - OIDs do not enter a digest bare: they differ between databases, and the
-  same number can name another object in each. Names stand in for them, or
-  the formatted text is hashed instead, or (views) the identity of every
-  object the OID may name goes in with it.
+  same number can name another object in each. Names stand in for them
+  (roles too: ACLs are hashed as text, since a role has another OID on
+  another server), or the formatted text is hashed instead (views: a rule
+  tree holds the OIDs of every table it reads, so two databases built apart
+  would never match on it).
 - An expression tree (pg_node_tree: check constraints, policies) is hashed
   raw only when the object depends (pg_depend, complete since DROP relies on
   it) on nothing but its own table: the tree then names built-in objects
@@ -41,9 +44,8 @@ A difference goes unseen only if two different values hash alike: about one
 chance in 10^19 per object.
 
 Unequal digests do not mean unequal objects: parse locations inside trees,
-attnum gaps left by dropped columns, grantors, the OIDs in a view's tree and
-the like differ harmlessly between databases built apart; such objects are
-read in full and found equal.
+attnum gaps left by dropped columns, grantors and the like differ harmlessly
+between databases built apart; such objects are read in full and found equal.
 """
 
 from __future__ import annotations
@@ -154,56 +156,17 @@ def _per_relation(part: str, from_: str, group: str) -> str:
 
 
 # Each part's hash covers the same expressions take_snapshot reads where they
-# are cheap (names, type names, defaults) and raw catalog columns where
-# formatting is what costs: ACLs (whose aclitems name the roles), indexes
-# without expressions or predicates, constraints but exclusion and trigger
+# are cheap (names, type names, defaults, ACLs as text) and raw catalog
+# columns where formatting is what costs: indexes without expressions or
+# predicates, constraints but exclusion and trigger
 # ones, check constraints and policies whose trees refer to their own table
 # only, triggers without WHEN. Parts are combined by xor: names are unique
 # within a table, so none cancels another.
 
-# A view's rule tree names the relations, functions and operators it uses by
-# OID: hashed raw only together with the identity of each (from pg_depend,
-# which DROP relies on to be complete), so the same OID cannot stand for
-# different things on the two sides; a view using a type (an enum's
-# constants are the OIDs of its labels) or anything else is formatted.
-_VIEW_REFS = """rules as materialized (
-    select rw.oid, rw.ev_class as rel, hashtextextended(rw.ev_action::text, 0) as tree
-    from pg_rewrite rw join rels r on r.oid = rw.ev_class and r.relkind in ('v', 'm')
-    where rw.rulename = '_RETURN'
-),
-refs as (
-    select rw.rel, rw.tree, dep.refclassid, dep.refobjid, dep.refobjsubid, dep.deptype
-    from rules rw join pg_depend dep on dep.classid = 'pg_rewrite'::regclass and dep.objid = rw.oid
-),
-ref_names as (
-    select a.attrelid, array_agg(row(a.attnum, a.attname)::text order by a.attnum) as names
-    from pg_attribute a
-    where a.attrelid in (select refobjid from refs where refclassid = 'pg_class'::regclass)
-      and a.attnum > 0 and not a.attisdropped
-    group by a.attrelid
-),
-views as (
-    select d.rel, d.tree,
-        bool_and(d.refclassid in ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_collation'::regclass)
-                 or d.refclassid = 'pg_class'::regclass and vr.oid is not null) as raw,
-        array_agg(row(d.refclassid::regclass::text, d.refobjid, d.refobjsubid, d.deptype,
-            case d.refclassid
-                when 'pg_class'::regclass then row(vr.schema, vr.name, vn.names)::text
-                when 'pg_proc'::regclass then d.refobjid::regprocedure::text
-                when 'pg_operator'::regclass then d.refobjid::regoperator::text
-                when 'pg_collation'::regclass then d.refobjid::regcollation::text
-            end)::text order by d.refclassid, d.refobjid, d.refobjsubid, d.deptype) as refs
-    from refs d
-    left join rels vr on d.refclassid = 'pg_class'::regclass and vr.oid = d.refobjid
-    left join ref_names vn on vn.attrelid = vr.oid
-    group by d.rel, d.tree
-)"""
-
 _RELATION_HASH = _hash(
-    "r.relkind", "c.relrowsecurity", "c.relforcerowsecurity", "pg_get_userbyid(c.relowner)", "c.relacl",
+    "r.relkind", "c.relrowsecurity", "c.relforcerowsecurity", "pg_get_userbyid(c.relowner)", "c.relacl::text",
     _comment("pg_class", "r.oid"),
-    "case when r.relkind in ('v', 'm') then "
-    + _raw_or_text("v.raw", ["v.tree", "v.refs"], "pg_get_viewdef(c.oid)") + " end",
+    "case when r.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end",
     "c.reloptions", "c.relpersistence",
     """array(select row(pn.nspname, pc.relname)::text from pg_inherits i
         join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
@@ -213,11 +176,10 @@ _RELATION_HASH = _hash(
 )
 
 _RELATIONS_FINGERPRINT_SQL = f"""
-with {_RELS}, {_VIEW_REFS}
+with {_RELS}
 select r.oid, r.schema, r.name, {_extension_of('pg_class', 'r.oid')} is not null, {_RELATION_HASH}
 from rels r
 join pg_class c on c.oid = r.oid
-left join views v on v.rel = r.oid
 """
 
 _COLUMNS_FINGERPRINT_SQL = _per_relation(
@@ -227,7 +189,7 @@ _COLUMNS_FINGERPRINT_SQL = _per_relation(
           "else pg_get_expr(ad.adbin, ad.adrelid) end",
           "a.attidentity", "a.attgenerated",
           "case when a.attcollation <> t.typcollation then a.attcollation::regcollation::text end",
-          "d.description", "a.attacl"),
+          "d.description", "a.attacl::text"),
     """from rels r
     join pg_attribute a on a.attrelid = r.oid
     join pg_type t on t.oid = a.atttypid
@@ -364,12 +326,12 @@ def plan(expected: Fingerprints, actual: Fingerprints,
         return Plan(None, None)
     relations = _pair(expected.relations, actual.relations, skip_schema)
     functions = _pair(expected.functions, actual.functions, skip_schema)
-    differ: dict[str, tuple[list[int], list[int]]] = {part: ([], []) for part in PARTS[1:]}
+    differ: dict[str, tuple[list[int], list[int]]] = {part: ([], []) for part in PARTS}
     alike_parts = []
     for want, have in zip(relations.differ_expected, relations.differ_actual, strict=True):
         # Raw parts name columns by number: when the columns differ, so may all of them.
         columns_alike = want.digest[1:3] == have.digest[1:3]
-        for i, part in enumerate(PARTS[1:], start=1):  # the columns come with the relation
+        for i, part in enumerate(PARTS):
             if columns_alike and want.digest[2 * i + 1:2 * i + 3] == have.digest[2 * i + 1:2 * i + 3]:
                 alike_parts.append((want, part))
             else:
