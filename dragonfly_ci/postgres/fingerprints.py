@@ -8,7 +8,8 @@ reads two databases in two phases:
 
 1. `take_fingerprints`: a 64-bit digest per relation (with its columns,
    indexes, constraints, policies and triggers) and per function, hashed by
-   the server (hash_record_extended: no text is built) in a few pipelined
+   the server (hash_record_extended over catalog rows and names; of the
+   costly definitions only views' are formatted) in a few pipelined
    queries; a few thousand short rows.
 2. `plan` pairs both sides' fingerprints; `take_snapshot(conn, only=...)`
    reads just what may differ: functions whose digests differ; relations
@@ -158,10 +159,10 @@ def _per_relation(part: str, from_: str, group: str) -> str:
 # Each part's hash covers the same expressions take_snapshot reads where they
 # are cheap (names, type names, defaults, ACLs as text) and raw catalog
 # columns where formatting is what costs: indexes without expressions or
-# predicates, constraints but exclusion and trigger
-# ones, check constraints and policies whose trees refer to their own table
-# only, triggers without WHEN. Parts are combined by xor: names are unique
-# within a table, so none cancels another.
+# predicates, constraints but exclusion and trigger ones, check constraints
+# and policies whose trees refer to their own table only, triggers without
+# WHEN. Parts are combined by xor: names are unique within a table, so none
+# cancels another.
 
 _RELATION_HASH = _hash(
     "r.relkind", "c.relrowsecurity", "c.relforcerowsecurity", "pg_get_userbyid(c.relowner)", "c.relacl::text",
