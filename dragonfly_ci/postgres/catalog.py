@@ -694,13 +694,11 @@ def _sorted(values: Iterable[str] | None) -> tuple[str, ...]:
 class Selection:
     """What a partial snapshot reads of relations and functions, by OID.
 
-    `relations` come with their columns, indexes, constraints, policies and
-    triggers; `bare_relations` without them (a Relation with no columns), plus
-    the parts of the relations in `columns`, `indexes`, `constraints`,
-    `policies` and `triggers`. Every other section (schemas, types, roles, ...)
-    is read whole.
+    `bare_relations` are read without their parts (a Relation with no
+    columns); the parts of the relations in `columns`, `indexes`,
+    `constraints`, `policies` and `triggers` are read too. Every other
+    section (schemas, types, roles, ...) is read whole.
     """
-    relations: frozenset[int] = frozenset()
     functions: frozenset[int] = frozenset()
     bare_relations: frozenset[int] = frozenset()
     columns: frozenset[int] = frozenset()
@@ -727,7 +725,7 @@ def take_snapshot(conn: psycopg.Connection, only: Selection | None = None) -> Sn
 
     def of(part: str) -> frozenset[int] | None:
         """The relations whose `part` (a Selection field) is read: every one without `only`."""
-        return None if only is None else only.relations | getattr(only, part)
+        return None if only is None else getattr(only, part)
 
     functions = None if only is None else only.functions
     try:

@@ -319,9 +319,9 @@ def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
 
 def plan(expected: Fingerprints, actual: Fingerprints,
          skip_schema: Callable[[str], bool] = lambda schema: False) -> Plan:
-    """What to read of each side: whatever has another digest on the other side, with its
-    columns and those of its parts (indexes, constraints, policies, triggers) whose digests
-    differ; whatever the other side lacks, bare (drift reports a missing table, not its
+    """What to read of each side: whatever has another digest on the other side, with those
+    of its parts (columns, indexes, constraints, policies, triggers) whose digests differ;
+    whatever the other side lacks, bare (drift reports a missing table, not its columns or
     indexes); nothing alike, and nothing in skipped schemas."""
     if expected.server_version != actual.server_version:
         return Plan(None, None)
