@@ -140,6 +140,15 @@ CHANGES = {
         "alter function app.positive(integer) rename to is_positive",
     ],
     "check on a renamed enum label": ["alter type app.state rename value 'closed' to 'shut'"],
+    # A key's text shows its backing index's INCLUDE columns and NULLS NOT DISTINCT.
+    "unique key include": [
+        "alter table app.account drop constraint account_email_key",
+        "alter table app.account add constraint account_email_key unique (email) include (state)",
+    ],
+    "unique key nulls not distinct": [
+        "alter table app.account drop constraint account_email_key",
+        "alter table app.account add constraint account_email_key unique nulls not distinct (email)",
+    ],
     "foreign key action": [
         "alter table app.entry drop constraint entry_account_id_fkey",
         "alter table app.entry add constraint entry_account_id_fkey foreign key (account_id) "
@@ -169,6 +178,7 @@ CHANGES = {
         """create or replace function app.touch() returns trigger language plpgsql as $$
         begin new.note := coalesce(new.note, '-'); return new; end $$""",
     ],
+    "table joined to an extension": ["alter extension plpgsql add table app.audit"],
     "added table": ["create table app.extra (id integer primary key)"],
     "dropped index": ["drop index app.entry_amount_idx"],
 }
@@ -353,3 +363,4 @@ def test_renamed_columns_read_every_part(pair: tuple[str, str]) -> None:
     assert "app.account.account_email_check" in snapshot_e.constraints
     assert any("account_email_check" in f.message for f in full)
     assert messages(fast) == messages(full)
+

@@ -162,7 +162,8 @@ def _per_relation(part: str, from_: str, group: str) -> str:
 # predicates, constraints but exclusion and trigger ones, check constraints
 # and policies whose trees refer to their own table only, triggers without
 # WHEN. Parts are combined by xor: names are unique within a table, so none
-# cancels another.
+# cancels another. A relation's own hash covers the extension it belongs to:
+# drift leaves extensions' members out, so joining one is a difference.
 
 _RELATION_HASH = _hash(
     "r.relkind", "c.relrowsecurity", "c.relforcerowsecurity", "pg_get_userbyid(c.relowner)", "c.relacl::text",
@@ -174,13 +175,15 @@ _RELATION_HASH = _hash(
         where i.inhrelid = r.oid order by i.inhseqno)""",
     "case when r.relkind = 'p' then pg_get_partkeydef(c.oid) end",
     "case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end",
+    "x.extension",
 )
 
 _RELATIONS_FINGERPRINT_SQL = f"""
 with {_RELS}
-select r.oid, r.schema, r.name, {_extension_of('pg_class', 'r.oid')} is not null, {_RELATION_HASH}
+select r.oid, r.schema, r.name, x.extension is not null, {_RELATION_HASH}
 from rels r
 join pg_class c on c.oid = r.oid
+cross join lateral (select {_extension_of('pg_class', 'r.oid')} as extension offset 0) x
 """
 
 _COLUMNS_FINGERPRINT_SQL = _per_relation(
@@ -224,7 +227,8 @@ _INDEXES_FINGERPRINT_SQL = _per_relation(
 def _constraints_fingerprint_sql(server_version: int) -> str:
     """Constraints' hashes: raw for NOT NULL, primary key, unique, single-column foreign key
     and clean check constraints (what their text says is in their row, the backing index's
-    name and the referenced table and column); formatted for the rest."""
+    name, key and included columns and NULLS NOT DISTINCT, and the referenced table and
+    column); formatted for the rest."""
     v18 = server_version >= 180000
     raw = """con.contype in ('n', 'p', 'u') or con.contype = 'f' and cardinality(con.confkey) = 1
         or con.contype = 'c' and """ + _depends_only_on_its_table("pg_constraint", "con.oid", "con.conrelid")
@@ -233,8 +237,10 @@ def _constraints_fingerprint_sql(server_version: int) -> str:
         "con.conenforced" if v18 else "null::boolean", "con.conperiod" if v18 else "null::boolean",
         "con.connoinherit", "con.conkey", "con.confupdtype", "con.confdeltype", "con.confmatchtype",
         "con.confdelsetcols",
-        "case when con.contype in ('p', 'u') then "
-        "(select i.relname from pg_class i where i.oid = con.conindid) end",
+        # A key's text shows its index's INCLUDE columns and NULLS NOT DISTINCT.
+        """case when con.contype in ('p', 'u') then (select row(i.relname, x.indnkeyatts,
+                x.indkey::int2[], x.indnullsnotdistinct)::text
+            from pg_class i join pg_index x on x.indexrelid = i.oid where i.oid = con.conindid) end""",
         """case when con.contype = 'f' then (select row(fn.nspname, fc.relname, fa.attname)::text
             from pg_class fc join pg_namespace fn on fn.oid = fc.relnamespace
             join pg_attribute fa on fa.attrelid = fc.oid and fa.attnum = con.confkey[1]
