@@ -316,18 +316,18 @@ def test_counts_with_a_plan_match_whole_snapshots(pair: tuple[str, str]) -> None
     assert fast.plan.bare_relations  # app.extra, read without its index
 
 
-def test_servers_of_different_versions_read_everything() -> None:
+def test_other_versions_or_environments_read_everything() -> None:
     one = Fingerprint(oid=1, schema="app", digest=(1,), extension=False, parts=(1, 0, 0, 0, 0))
-    a = Fingerprints("17.2", {"app.t": one}, {})
-    b = Fingerprints("18.1", {"app.t": one}, {})
-    assert plan(a, b).expected is None and plan(a, b).actual is None
-    same = plan(a, Fingerprints("17.2", {"app.t": one}, {}))
+    a = Fingerprints("17.2", 7, {"app.t": one}, {})
+    for other in (Fingerprints("18.1", 7, {"app.t": one}, {}), Fingerprints("17.2", 8, {"app.t": one}, {})):
+        assert plan(a, other).expected is None and plan(a, other).actual is None
+    same = plan(a, Fingerprints("17.2", 7, {"app.t": one}, {}))
     assert same.expected == Selection() and same.alike_relations == (one,)
 
 
 def test_skipped_schemas_are_not_read() -> None:
     def prints(digest: int) -> Fingerprints:
-        return Fingerprints("18.1", {
+        return Fingerprints("18.1", 0, {
             "auth.users": Fingerprint(1, "auth", (digest,), False, (1, 0, 0, 0, 0)),
             "app.t": Fingerprint(2, "app", (digest,), False, (1, 0, 0, 0, 0)),
         }, {})

@@ -643,9 +643,20 @@ join pg_namespace n on n.oid = p.pronamespace
 """
 
 
+# The settings that change how a definition prints the same stored value
+# (constants in a check or a view, trigger arguments, identifiers): pinned, so
+# that two databases with other settings (production's time zone, say) read alike.
+_DISPLAY_SETTINGS = "; ".join(f"set local {name} = {value}" for name, value in (
+    ("timezone", "'UTC'"), ("datestyle", "'ISO, MDY'"), ("intervalstyle", "postgres"),
+    ("extra_float_digits", "1"), ("bytea_output", "hex"), ("standard_conforming_strings", "on"),
+    ("quote_all_identifiers", "off"),
+))
+
+
 @contextmanager
 def _catalog_transaction(conn: psycopg.Connection, *, read_only: bool) -> Iterator[None]:
-    """A transaction (or savepoint) with `search_path = pg_catalog`, always rolled back.
+    """A transaction (or savepoint) with `search_path = pg_catalog` and the display settings
+    pinned, always rolled back.
 
     Rolling back, never committing, is what undoes SET LOCAL when the caller
     already had a transaction open: releasing a savepoint would keep the
@@ -655,7 +666,7 @@ def _catalog_transaction(conn: psycopg.Connection, *, read_only: bool) -> Iterat
 
     fresh = conn.info.transaction_status == TransactionStatus.IDLE
     with conn.transaction(force_rollback=True):
-        settings = "set local search_path = pg_catalog"
+        settings = f"set local search_path = pg_catalog; {_DISPLAY_SETTINGS}"
         if fresh:  # one consistent view of the catalog across all the queries
             mode = ", read only" if read_only else ""
             settings = f"set transaction isolation level repeatable read{mode}; {settings}"

@@ -31,16 +31,23 @@ hash take_snapshot's own rows) or raw catalog data that determines it:
   tree holds the OIDs of every table it reads, so two databases built apart
   would never match on it).
 - An expression tree (pg_node_tree: check constraints, policies) is hashed
-  raw only when the object depends (pg_depend, complete since DROP relies on
-  it) on nothing but its own table: the tree then names built-in objects
-  only, whose OIDs are fixed for a PostgreSQL version, and its table's
-  columns by number, whose names the column digests hold. Otherwise the
-  formatted text is hashed. So do raw index keys, constraint keys and
-  trigger columns: a part's digest stands for its text only together with
-  its table's column digest, and `plan` reads a relation's parts
-  selectively only when its columns are alike.
-- Digests from servers of different versions are never compared (`plan`
-  reads everything then).
+  raw only when the object depends (pg_depend, which DROP relies on) on
+  nothing but its own table, and the tree holds none of the few nodes that
+  name a type without a pg_depend record (an empty ARRAY[]::t[], RETURNING
+  t): the tree then names built-in objects only, and its table's columns by
+  number, whose names the column digests hold. Otherwise the formatted text
+  is hashed. So do raw index keys, constraint keys and trigger columns: a
+  part's digest stands for its text only together with its table's column
+  digest, and `plan` reads a relation's parts selectively only when its
+  columns are alike.
+- Built-in objects' OIDs are fixed for a PostgreSQL version, but their
+  names are not, nor which operator class is a type's default (an index
+  shows a non-default one): each side hashes these once (its environment),
+  and digests are compared only between servers of the same version with
+  the same environment (`plan` reads everything otherwise).
+- Definitions are formatted with the display settings pinned
+  (catalog._catalog_transaction), so a database's own time zone, DateStyle
+  and the like print no differently.
 A difference goes unseen only if two different values hash alike: about one
 chance in 10^19 per object.
 
@@ -91,6 +98,7 @@ class Fingerprint:
 @dataclass(frozen=True)
 class Fingerprints:
     server_version: str
+    environment: int  # what raw OIDs of built-in objects stand for (_ENVIRONMENT_SQL)
     relations: dict[str, Fingerprint]  # by qualified name, as Snapshot.relations
     functions: dict[str, Fingerprint]  # by identity, as Snapshot.functions
 
@@ -114,6 +122,18 @@ def _depends_only_on_its_table(catalog: str, oid: str, table: str, also: str = "
     return f"""not exists (select 1 from pg_depend dep
         where dep.classid = '{catalog}'::regclass and dep.objid = {oid}
           and not (dep.refclassid = 'pg_class'::regclass and dep.refobjid = {table}) {also})"""
+
+
+# Expression nodes that name a type pg_depend does not record a dependency on, and
+# whose text shows it: an empty ARRAY[]::t[], JSON_...(... RETURNING t),
+# XMLSERIALIZE(... AS t). A tree holding one is formatted.
+_UNRECORDED_TYPES = (":elements <>", "{JSONRETURNING", "{XMLEXPR")
+
+
+def _clean_tree(catalog: str, oid: str, table: str, tree: str) -> str:
+    """A tree that names only built-in objects and its own table's columns, so hashed raw."""
+    unrecorded = " and ".join(f"strpos({tree}, '{marker}') = 0" for marker in _UNRECORDED_TYPES)
+    return f"{_depends_only_on_its_table(catalog, oid, table)} and {unrecorded}"
 
 
 def _hash(*values: str) -> str:
@@ -231,7 +251,8 @@ def _constraints_fingerprint_sql(server_version: int) -> str:
     column); formatted for the rest."""
     v18 = server_version >= 180000
     raw = """con.contype in ('n', 'p', 'u') or con.contype = 'f' and cardinality(con.confkey) = 1
-        or con.contype = 'c' and """ + _depends_only_on_its_table("pg_constraint", "con.oid", "con.conrelid")
+        or con.contype = 'c' and """ + _clean_tree(
+        "pg_constraint", "con.oid", "con.conrelid", "con.conbin::text")
     part = _hash(
         "con.conname", "con.contype", "con.condeferrable", "con.condeferred", "con.convalidated",
         "con.conenforced" if v18 else "null::boolean", "con.conperiod" if v18 else "null::boolean",
@@ -259,7 +280,8 @@ _POLICIES_FINGERPRINT_SQL = _per_relation(
           "array(select r.name from unnest(p.polroles) u, lateral (select case when u = 0 "
           "then 'PUBLIC' else pg_get_userbyid(u)::text end) r(name) order by r.name collate \"C\")",
           _raw_or_text(
-              _depends_only_on_its_table("pg_policy", "p.oid", "p.polrelid"),
+              _clean_tree("pg_policy", "p.oid", "p.polrelid",
+                          "concat(p.polqual::text, p.polwithcheck::text)"),
               [_text_hash("p.polqual::text"), _text_hash("p.polwithcheck::text")],
               "row(pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))::text")),
     "from rels r join pg_policy p on p.polrelid = r.oid",
@@ -282,6 +304,26 @@ _TRIGGERS_FINGERPRINT_SQL = _per_relation(
     "t.tgrelid")
 
 
+# Raw rows and trees name built-in objects by OID, which are fixed for a server
+# version (below FirstUnpinnedObjectId, 12000: pg_depend records no dependency on
+# them), but their names are not: a superuser can rename one. And an index shows
+# an operator class only when it is not its type's default, which any database can
+# change. So both sides hash these names and defaults; plan reads everything when
+# they differ.
+_ENVIRONMENT_SQL = "select " + _hash(*(
+    f"(select bit_xor({_hash(*columns)}) from {catalog} where oid < 12000)"
+    for catalog, columns in (
+        ("pg_namespace", ("oid", "nspname")),
+        ("pg_proc", ("oid", "proname", "pronamespace")),
+        ("pg_type", ("oid", "typname", "typnamespace")),
+        ("pg_operator", ("oid", "oprname", "oprnamespace")),
+        ("pg_collation", ("oid", "collname", "collnamespace")),
+        ("pg_opclass", ("oid", "opcname", "opcnamespace", "opcdefault")),
+    )
+), """(select array_agg(row(n.nspname, o.opcname, am.amname, format_type(o.opcintype, null))::text
+        order by 1) from pg_opclass o join pg_namespace n on n.oid = o.opcnamespace
+        join pg_am am on am.oid = o.opcmethod where o.oid >= 12000 and o.opcdefault)""")
+
 # Functions are few: hashed from take_snapshot's own rows.
 _FUNCTIONS_FINGERPRINT_SQL = f"""
 select f.oid, f.schema, f.name, f.arg_types, f.extension is not null,
@@ -296,8 +338,8 @@ def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
 
     try:
         with _catalog_transaction(conn, read_only=True):
-            ((version,),), relations, functions, *parts = _fetch_all(conn, [
-                _VERSION_SQL, _RELATIONS_FINGERPRINT_SQL, _FUNCTIONS_FINGERPRINT_SQL,
+            ((version,),), ((environment,),), relations, functions, *parts = _fetch_all(conn, [
+                _VERSION_SQL, _ENVIRONMENT_SQL, _RELATIONS_FINGERPRINT_SQL, _FUNCTIONS_FINGERPRINT_SQL,
                 _COLUMNS_FINGERPRINT_SQL, _INDEXES_FINGERPRINT_SQL,
                 _constraints_fingerprint_sql(conn.info.server_version),
                 _POLICIES_FINGERPRINT_SQL, _TRIGGERS_FINGERPRINT_SQL,
@@ -314,6 +356,7 @@ def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
 
     return Fingerprints(
         server_version=version.split()[0],
+        environment=environment,
         relations={f"{schema}.{name}": relation(oid, schema, extension, digest)
                    for oid, schema, name, extension, digest in relations},
         functions={
@@ -329,7 +372,7 @@ def plan(expected: Fingerprints, actual: Fingerprints,
     of its parts (columns, indexes, constraints, policies, triggers) whose digests differ;
     whatever the other side lacks, bare (drift reports a missing table, not its columns or
     indexes); nothing alike, and nothing in skipped schemas."""
-    if expected.server_version != actual.server_version:
+    if (expected.server_version, expected.environment) != (actual.server_version, actual.environment):
         return Plan(None, None)
     relations = _pair(expected.relations, actual.relations, skip_schema)
     functions = _pair(expected.functions, actual.functions, skip_schema)
