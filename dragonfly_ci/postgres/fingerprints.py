@@ -308,8 +308,8 @@ _TRIGGERS_FINGERPRINT_SQL = _per_relation(
 # version (below FirstUnpinnedObjectId, 12000: pg_depend records no dependency on
 # them), but their names are not: a superuser can rename one. And an index shows
 # an operator class only when it is not its type's default, which any database can
-# change. So both sides hash these names and defaults; plan reads everything when
-# they differ.
+# change (for the btree and hash indexes hashed raw). So both sides hash these
+# names and defaults; plan reads everything when they differ.
 _ENVIRONMENT_SQL = "select " + _hash(*(
     f"(select bit_xor({_hash(*columns)}) from {catalog} where oid < 12000)"
     for catalog, columns in (
@@ -322,7 +322,8 @@ _ENVIRONMENT_SQL = "select " + _hash(*(
     )
 ), """(select array_agg(row(n.nspname, o.opcname, am.amname, format_type(o.opcintype, null))::text
         order by 1) from pg_opclass o join pg_namespace n on n.oid = o.opcnamespace
-        join pg_am am on am.oid = o.opcmethod where o.oid >= 12000 and o.opcdefault)""")
+        join pg_am am on am.oid = o.opcmethod
+        where o.oid >= 12000 and o.opcdefault and am.amname in ('btree', 'hash'))""")
 
 # Functions are few: hashed from take_snapshot's own rows.
 _FUNCTIONS_FINGERPRINT_SQL = f"""
