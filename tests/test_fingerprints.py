@@ -325,6 +325,17 @@ def test_other_versions_or_environments_read_everything() -> None:
     assert same.expected == Selection() and same.alike_relations == (one,)
 
 
+def test_dotted_names_read_everything() -> None:
+    """A dot inside a schema or relation name: parts' keys may join alike, so whole snapshots."""
+    one = Fingerprint(oid=1, schema="app", digest=(1,), extension=False, parts=(1, 0, 0, 0, 0))
+    for schema, name in (("app.x", "t"), ("app", "x.t")):
+        dotted = Fingerprint(oid=2, schema=schema, digest=(2,), extension=False, parts=(1, 0, 0, 0, 0))
+        prints = Fingerprints("18.1", 0, {"app.t": one, f"{schema}.{name}": dotted}, {})
+        assert plan(prints, prints).expected is None
+    plain = Fingerprints("18.1", 0, {"app.t": one}, {})
+    assert plan(plain, plain).expected == Selection()
+
+
 def test_skipped_schemas_are_not_read() -> None:
     def prints(digest: int) -> Fingerprints:
         return Fingerprints("18.1", 0, {

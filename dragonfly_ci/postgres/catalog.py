@@ -812,7 +812,25 @@ def _first(pair: tuple[str, Any]) -> str:
 def _by_key(pairs: list[tuple[str, _T]]) -> dict[str, _T]:
     """(key, object) pairs by key, in key order, so to_dict and its JSON come out the same every time."""
     pairs.sort(key=_first)
-    return dict(pairs)
+    keyed = dict(pairs)
+    if len(keyed) < len(pairs):
+        key, one, other = next((k, one, other) for (k, one), (again, other)
+                               in zip(pairs, pairs[1:], strict=False) if k == again)
+        raise name_collision(key, _described(one), _described(other))
+    return keyed
+
+
+def _described(obj: Any) -> str:
+    kind = type(obj).__name__.lower()
+    parts = [getattr(obj, "schema", None), getattr(obj, "table", None), getattr(obj, "name", None)]
+    return f"{kind} " + ".".join(f'"{part}"' for part in parts if part is not None)
+
+
+def name_collision(key: str, one: str, other: str) -> CouldNotCheck:
+    """Two objects whose names, joined with dots, are one key: fail rather than compare one of them."""
+    return CouldNotCheck(
+        f"{one} and {other} are both {key}: objects are named schema.name (and table.name), "
+        "so dots inside names can make two alike and one would hide the other; rename one")
 
 
 def _keyed(objects: Iterable[_T]) -> dict[str, _T]:

@@ -75,6 +75,7 @@ from dragonfly_ci.postgres.catalog import (
     _extension_of,
     _fetch_all,
     _only,
+    name_collision,
     take_snapshot,
 )
 from dragonfly_ci.postgres.connect import scrub
@@ -114,7 +115,7 @@ class Plan:
     alike_relations: tuple[Fingerprint, ...] = ()
     alike_functions: tuple[Fingerprint, ...] = ()
     bare_relations: tuple[Fingerprint, ...] = ()
-    alike_parts: tuple[tuple[Fingerprint, str], ...] = ()
+    alike_parts: tuple[tuple[Fingerprint, Fingerprint, str], ...] = ()  # (expected, actual, part)
 
 
 def _depends_only_on_its_table(catalog: str, oid: str, table: str, also: str = "") -> str:
@@ -358,13 +359,23 @@ def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
     return Fingerprints(
         server_version=version.split()[0],
         environment=environment,
-        relations={f"{schema}.{name}": relation(oid, schema, extension, digest)
-                   for oid, schema, name, extension, digest in relations},
-        functions={
-            f"{schema}.{name}({', '.join(arg_types)})": Fingerprint(oid, schema, (digest,), extension)
+        relations=_by_key("relation", [(f"{schema}.{name}", relation(oid, schema, extension, digest))
+                                       for oid, schema, name, extension, digest in relations]),
+        functions=_by_key("function", [
+            (f"{schema}.{name}({', '.join(arg_types)})", Fingerprint(oid, schema, (digest,), extension))
             for oid, schema, name, arg_types, extension, digest in functions
-        },
+        ]),
     )
+
+
+def _by_key(kind: str, pairs: list[tuple[str, Fingerprint]]) -> dict[str, Fingerprint]:
+    """By key (as Snapshot's); two objects under one key (dots inside names) fail, as in take_snapshot."""
+    keyed = dict(pairs)
+    if len(keyed) < len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise name_collision(key, f"a {kind}", f"another {kind}")
+    return keyed
 
 
 def plan(expected: Fingerprints, actual: Fingerprints,
@@ -372,8 +383,10 @@ def plan(expected: Fingerprints, actual: Fingerprints,
     """What to read of each side: whatever has another digest on the other side, with those
     of its parts (columns, indexes, constraints, policies, triggers) whose digests differ;
     whatever the other side lacks, bare (drift reports a missing table, not its columns or
-    indexes); nothing alike, and nothing in skipped schemas."""
-    if (expected.server_version, expected.environment) != (actual.server_version, actual.environment):
+    indexes); nothing alike, and nothing in skipped schemas. Everything when the servers'
+    versions or environments differ, or a schema or relation name holds a dot."""
+    if ((expected.server_version, expected.environment) != (actual.server_version, actual.environment)
+            or _dotted(expected) or _dotted(actual)):
         return Plan(None, None)
     relations = _pair(expected.relations, actual.relations, skip_schema)
     functions = _pair(expected.functions, actual.functions, skip_schema)
@@ -384,7 +397,7 @@ def plan(expected: Fingerprints, actual: Fingerprints,
         columns_alike = want.digest[1:3] == have.digest[1:3]
         for i, part in enumerate(PARTS):
             if columns_alike and want.digest[2 * i + 1:2 * i + 3] == have.digest[2 * i + 1:2 * i + 3]:
-                alike_parts.append((want, part))
+                alike_parts.append((want, have, part))
             else:
                 differ[part][0].append(want.oid)
                 differ[part][1].append(have.oid)
@@ -407,6 +420,12 @@ def plan(expected: Fingerprints, actual: Fingerprints,
         bare_relations=(*relations.only_expected, *relations.only_actual),
         alike_parts=tuple(alike_parts),
     )
+
+
+def _dotted(prints: Fingerprints) -> bool:
+    """A dot inside a schema or relation name: keys of parts (schema.table.name) may then
+    join alike, which only whole snapshots show (take_snapshot fails on them)."""
+    return any("." in f.schema or "." in key[len(f.schema) + 1:] for key, f in prints.relations.items())
 
 
 @dataclass(frozen=True)
