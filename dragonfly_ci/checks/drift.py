@@ -104,8 +104,8 @@ def object_counts(expected: Snapshot, actual: Snapshot, sources: SourceIndex | N
                 "triggers", "types", "extensions", "publications", "event_triggers"]
     counts = {name: len(set(getattr(expected, name)) | set(getattr(actual, name)))
               for name in sections}
-    # By table too, as the other parts are: a partial snapshot counts the unread
-    # indexes of a relation one side lacks by its fingerprint, which has no names.
+    # Indexes by table too, as the other parts are: a partial snapshot counts the
+    # unread indexes of a relation one side lacks by its fingerprint, which has no names.
     counts["indexes"] = len({(i.schema, i.table, i.name)
                              for s in (expected, actual) for i in s.indexes.values()})
     counts["extensions"] = sum(

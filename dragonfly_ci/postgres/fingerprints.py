@@ -359,22 +359,24 @@ def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
     return Fingerprints(
         server_version=version.split()[0],
         environment=environment,
-        relations=_by_key("relation", [(f"{schema}.{name}", relation(oid, schema, extension, digest))
-                                       for oid, schema, name, extension, digest in relations]),
-        functions=_by_key("function", [
+        relations=_by_name("relation", [(f"{schema}.{name}", relation(oid, schema, extension, digest))
+                                        for oid, schema, name, extension, digest in relations]),
+        functions=_by_name("function", [
             (f"{schema}.{name}({', '.join(arg_types)})", Fingerprint(oid, schema, (digest,), extension))
             for oid, schema, name, arg_types, extension, digest in functions
         ]),
     )
 
 
-def _by_key(kind: str, pairs: list[tuple[str, Fingerprint]]) -> dict[str, Fingerprint]:
-    """By key (as Snapshot's); two objects under one key (dots inside names) fail, as in take_snapshot."""
+def _by_name(kind: str, pairs: list[tuple[str, Fingerprint]]) -> dict[str, Fingerprint]:
+    """By key, as Snapshot's; two objects under one key (dots inside names) fail, as in take_snapshot."""
     keyed = dict(pairs)
     if len(keyed) < len(pairs):
         seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise name_collision(key, f"a {kind}", f"another {kind}")
+        for key, _ in pairs:
+            if key in seen:
+                raise name_collision(key, f"a {kind}", f"another {kind}")
+            seen.add(key)
     return keyed
 
 
