@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_contract_gate import write_results  # noqa: E402
+from bench_contract_gate import machine, write_results  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 from dragonfly_ci.config import load_project  # noqa: E402
@@ -122,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if key in facts:
             print(f"  {key}: {facts[key]}")
     results = {
-        "machine": {"platform": platform.platform(), "python": sys.version.split()[0],
-                    "cpus": os.cpu_count(), "server": server.label},
+        "machine": machine(server=server.label),
         "files": args.files, "repeat": args.repeat, "seed": args.seed, "edit_base": args.edit_base,
         "single_s": single, "base_head_s": pair, "ratio": ratio, "target": TARGET_RATIO,
         "facts": facts,

@@ -157,6 +157,11 @@ def run_baseline(project: Path, bins: Path, owner: tuple[int, int] | None) -> di
     return {"seconds": time.perf_counter() - start, "server_rss_kib": server_rss_kib}
 
 
+def machine(**more: str) -> dict:
+    """The machine a benchmark ran on, for its JSON."""
+    return {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": os.cpu_count(), **more}
+
+
 def write_results(path: Path, results: dict) -> None:
     """The numbers as JSON (benchmarks/out/ is git-ignored)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -286,8 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     version = subprocess.run([str(bins / "postgres"), "--version"], capture_output=True,
                              text=True).stdout.strip()
     results: dict = {
-        "machine": {"platform": platform.platform(), "python": sys.version.split()[0],
-                    "cpus": os.cpu_count(), "postgres": version},
+        "machine": machine(postgres=version),
         "repeat": args.repeat, "seed": args.seed,
         "targets": {"ratio": TARGET_RATIO, "ratio_at_files": TARGET_RATIO_FILES,
                     "self_rss_mb": TARGET_RSS_MB, "help_s": TARGET_HELP_S},

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_contract_gate import write_results  # noqa: E402
+from bench_contract_gate import machine, write_results  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 from dragonfly_ci.checks.drift import compare  # noqa: E402
@@ -160,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     results: dict = {
-        "machine": {"platform": platform.platform(), "python": sys.version.split()[0],
-                    "cpus": os.cpu_count()},
+        "machine": machine(),
         "files": args.files, "repeat": args.repeat, "seed": args.seed,
         "target_ratio": TARGET_RATIO,
     }

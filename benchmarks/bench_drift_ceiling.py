@@ -83,15 +83,6 @@ def _run(conn, queries: list[str]) -> list:
         return _fetch_all(conn, queries)
 
 
-def ours_queries(conn) -> list[str]:
-    """The fingerprint queries take_fingerprints runs, in its order."""
-    f = fingerprints
-    return [_VERSION_SQL, f._RELATIONS_FINGERPRINT_SQL, f._FUNCTIONS_FINGERPRINT_SQL,
-            f._COLUMNS_FINGERPRINT_SQL, f._INDEXES_FINGERPRINT_SQL,
-            f._constraints_fingerprint_sql(conn.info.server_version),
-            f._POLICIES_FINGERPRINT_SQL, f._TRIGGERS_FINGERPRINT_SQL]
-
-
 def timed(conninfos: tuple[str, str], fingerprint: Callable, chosen: fingerprints.Plan,
           sources: SourceIndex, connections_per_side: int = 1) -> float:
     """Connect, fingerprint both sides (as `fingerprint(pool, connections)` does), read the
@@ -126,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     def split(pool, conns):
         halves = []
         for conn in conns[::2]:
-            queries = ours_queries(conn)
-            halves += [queries[:3] + queries[6:], queries[3:6]]  # about even halves
+            queries = fingerprints.fingerprint_queries(conn.info.server_version)
+            # About even halves: columns, indexes and constraints on the second connection.
+            halves += [queries[:4] + queries[7:], queries[4:7]]
         list(pool.map(_run, conns, halves))
 
     server = start_embedded(tcp=True)

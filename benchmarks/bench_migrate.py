@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import pstats
 import shutil
 import signal
@@ -41,7 +40,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_contract_gate import dragonfly_ci, pg_bin_dir, pg_owner, summary, wait_ready, write_results  # noqa: E402
+from bench_contract_gate import (  # noqa: E402
+    dragonfly_ci,
+    machine,
+    pg_bin_dir,
+    pg_owner,
+    summary,
+    wait_ready,
+    write_results,
+)
 from synthetic import generate  # noqa: E402
 
 from dragonfly_ci.postgres.server import SHADOW_SETTINGS  # noqa: E402
@@ -272,8 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     version = subprocess.run([str(bins / "postgres"), "--version"], capture_output=True,
                              text=True).stdout.strip()
     results: dict = {
-        "machine": {"platform": platform.platform(), "python": sys.version.split()[0],
-                    "cpus": os.cpu_count(), "postgres": version},
+        "machine": machine(postgres=version),
         "repeat": args.repeat, "seed": args.seed,
         "targets": {"ours_vs_psql_max": TARGET_VS_PSQL, "cli_vs_ours_min": TARGET_VS_CLI,
                     "at_files": TARGET_FILES},

@@ -74,9 +74,8 @@ def run(
     from dragonfly_ci.checks.drift import compare, object_counts
     from dragonfly_ci.migrations.files import discover
     from dragonfly_ci.migrations.sources import located_index
-    from dragonfly_ci.postgres.catalog import take_snapshot
     from dragonfly_ci.postgres.connect import connect
-    from dragonfly_ci.postgres.fingerprints import plan, take_fingerprints
+    from dragonfly_ci.postgres.fingerprints import read_planned, take_fingerprints
     from dragonfly_ci.postgres.shadow import build_from_migrations
 
     started = time.perf_counter()
@@ -111,10 +110,9 @@ def run(
             shadow_owner = _database_owner(shadow.conn)
             sources = located_index(files, shadow.conn)
             live_prints, live_owner = reading.result()  # raises what the reading raised
-            chosen = plan(expected_prints, live_prints, lambda schema: ignored(schema, patterns))
-            live_reading = pool.submit(take_snapshot, conn, chosen.actual)
-            expected = take_snapshot(shadow.conn, chosen.expected)
-            actual = live_reading.result()
+            pair = read_planned(shadow.conn, conn, expected_prints, live_prints, pool=pool,
+                                skip_schema=lambda schema: ignored(schema, patterns))
+            expected, actual, chosen = pair.expected, pair.actual, pair.plan
 
     aliases = {shadow_owner: live_owner} if shadow_owner and live_owner and shadow_owner != live_owner else {}
     live = target.env or "the database"

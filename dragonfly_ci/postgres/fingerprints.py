@@ -19,7 +19,8 @@ reads two databases in two phases:
    lacks, bare (drift reports the missing table, not its columns or
    indexes). A part left unread is empty on both sides, so alike. Drift
    compares the two partial snapshots as it compares whole ones.
-   `read_pair` does both phases for two connections.
+   `read_pair` does both phases for two connections; `read_planned` the
+   second, for a caller that took the fingerprints itself (the drift gate).
 
 The rule that keeps this sound: EQUAL DIGESTS MEAN EQUAL SNAPSHOT OBJECTS. A
 digest covers either the very value take_snapshot reads (functions' digests
@@ -59,7 +60,7 @@ between databases built apart; such objects are read in full and found equal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -334,18 +335,21 @@ from ({_only(_FUNCTIONS_SQL, "", None)}) f({_FUNCTION_COLUMNS})
 """
 
 
+def fingerprint_queries(server_version: int) -> list[str]:
+    """take_fingerprints' queries, in the order it takes their results (the parts' in PARTS order)."""
+    return [_VERSION_SQL, _ENVIRONMENT_SQL, _RELATIONS_FINGERPRINT_SQL, _FUNCTIONS_FINGERPRINT_SQL,
+            _COLUMNS_FINGERPRINT_SQL, _INDEXES_FINGERPRINT_SQL, _constraints_fingerprint_sql(server_version),
+            _POLICIES_FINGERPRINT_SQL, _TRIGGERS_FINGERPRINT_SQL]
+
+
 def take_fingerprints(conn: psycopg.Connection) -> Fingerprints:
     """The fingerprints of the database's relations and functions; leaves the session as it found it."""
     import psycopg
 
     try:
         with _catalog_transaction(conn, read_only=True):
-            ((version,),), ((environment,),), relations, functions, *parts = _fetch_all(conn, [
-                _VERSION_SQL, _ENVIRONMENT_SQL, _RELATIONS_FINGERPRINT_SQL, _FUNCTIONS_FINGERPRINT_SQL,
-                _COLUMNS_FINGERPRINT_SQL, _INDEXES_FINGERPRINT_SQL,
-                _constraints_fingerprint_sql(conn.info.server_version),
-                _POLICIES_FINGERPRINT_SQL, _TRIGGERS_FINGERPRINT_SQL,
-            ])
+            ((version,),), ((environment,),), relations, functions, *parts = _fetch_all(
+                conn, fingerprint_queries(conn.info.server_version))
     except psycopg.Error as exc:
         raise CouldNotCheck(f"could not read the database catalog: {scrub(str(exc).strip())}") from exc
     by_part = [{oid: (n, digest) for oid, n, digest in rows} for rows in parts]
@@ -473,7 +477,15 @@ def read_pair(expected: psycopg.Connection, actual: psycopg.Connection,
     since each mostly waits on its own server."""
     with ThreadPoolExecutor(2, thread_name_prefix="fingerprints") as pool:
         prints = pool.map(take_fingerprints, [expected, actual])
-        chosen = plan(*prints, skip_schema=skip_schema)
-        actual_reading = pool.submit(take_snapshot, actual, chosen.actual)
-        expected_snapshot = take_snapshot(expected, chosen.expected)
-        return Pair(expected_snapshot, actual_reading.result(), chosen)
+        return read_planned(expected, actual, *prints, pool=pool, skip_schema=skip_schema)
+
+
+def read_planned(expected: psycopg.Connection, actual: psycopg.Connection,
+                 expected_prints: Fingerprints, actual_prints: Fingerprints, *, pool: Executor,
+                 skip_schema: Callable[[str], bool] = lambda schema: False) -> Pair:
+    """The second phase, once both sides' fingerprints are in: plan, then read what may differ,
+    the actual side on the pool while this thread reads the expected one."""
+    chosen = plan(expected_prints, actual_prints, skip_schema=skip_schema)
+    actual_reading = pool.submit(take_snapshot, actual, chosen.actual)
+    expected_snapshot = take_snapshot(expected, chosen.expected)
+    return Pair(expected_snapshot, actual_reading.result(), chosen)
