@@ -10,10 +10,8 @@ from collections.abc import Iterable
 
 import yaml
 
-from dragonfly_ci.checks.contract import NOT_RPC_RESULTS, TABLE_KINDS, VIEW_KINDS
+from dragonfly_ci.checks.contract import API_ROLES, TABLE_KINDS, VIEW_KINDS, is_rpc
 from dragonfly_ci.postgres.catalog import Snapshot
-
-API_ROLES = ("anon", "authenticated", "service_role")
 
 HEADER = """\
 # yaml-language-server: $schema=https://raw.githubusercontent.com/dragonfly/release-actions/v1/dragonfly_ci/schemas/contract.schema.json
@@ -28,8 +26,7 @@ def draft_contract(snapshot: Snapshot, exposed_schemas: Iterable[str]) -> dict:
     exposed = set(exposed_schemas)
     rpcs = {}
     for function in sorted(snapshot.functions.values(), key=lambda f: f.identity):
-        if (function.schema not in exposed or function.kind != "function"
-                or function.extension or function.result in NOT_RPC_RESULTS):
+        if not is_rpc(function, exposed):
             continue
         if function.qualified_name in rpcs:
             continue  # an overload: the contract names one signature per RPC

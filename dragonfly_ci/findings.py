@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 
@@ -32,6 +33,12 @@ class Location:
             if self.column:
                 text += f":{self.column}"
         return text
+
+
+def latest(locations: Iterable[Location | None]) -> Location | None:
+    """The last of them in migration order (files sort by version), None if there are none."""
+    found = [loc for loc in locations if loc]
+    return max(found, key=lambda loc: (loc.file, loc.line or 0)) if found else None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from dragonfly_ci.errors import BadInput, CouldNotCheck
 from dragonfly_ci.git import resolve_commit, run_git, run_git_batch, toplevel
 from dragonfly_ci.migrations.files import MIGRATION_NAME, MigrationFile
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+# A hunk header of `git diff`: the new side's first line and line count.
+HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def changed_lines(commit: str, paths: list[Path], top: Path) -> dict[str, frozen
             target = line[4:]
             current = None if target == "/dev/null" else lines.setdefault(target[2:], set())
         elif current is not None:
-            hunk = _HUNK.match(line)
+            hunk = HUNK.match(line)
             if hunk:
                 start, count = int(hunk.group(1)), int(hunk.group(2) or 1)
                 current.update(range(start, start + count))

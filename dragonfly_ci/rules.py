@@ -172,15 +172,12 @@ RULES: dict[str, Rule] = {
     ]
 }
 
-# Families whose rule ids come from another tool: `lint/<squawk rule>` (squawk's own ids,
-# see `dragonfly_ci/migrations/lint.py`). Overridable one by one, or all at once as `lint/*`.
-RULE_FAMILIES = {"lint": "A squawk rule on a migration new in the pull request (lint/<squawk rule>)."}
-
 
 def apply_overrides(findings: list[Finding], overrides: dict[str, str]) -> list[Finding]:
     """Re-grade findings by the project file's `rules:` map; `off` drops them.
 
-    A rule's own entry wins over its family's (`lint/*`).
+    A rule's own entry wins over its family's: `lint/*` re-grades every `lint/<squawk rule>`
+    (squawk's own ids, see `dragonfly_ci/migrations/lint.py`).
     """
     result = []
     for finding in findings:

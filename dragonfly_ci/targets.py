@@ -26,12 +26,11 @@ from dragonfly_ci.config import Project
 from dragonfly_ci.dotenv import Dotenv
 from dragonfly_ci.dotenv import load as load_dotenv
 from dragonfly_ci.errors import BadInput
-from dragonfly_ci.postgres.connect import password_of, redact_url
+from dragonfly_ci.postgres.connect import password_of, redact_url, written_password
 
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PWD|CREDENTIAL|PRIVATE", re.IGNORECASE)
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _NO_VALUES: Mapping[str, str] = MappingProxyType({})
-_RAW_PASSWORD = re.compile(r"://[^:@/]*:(.+)@")  # up to the last @
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,11 @@ class Environment:
 
 def environments(project: Project) -> dict[str, Environment]:
     return {name: _environment(project, name, spec) for name, spec in project.environments.items()}
+
+
+def protected_others(project: Project, name: str) -> list[Environment]:
+    """The protected environments other than `name`: those env-doctor compares `name` with."""
+    return [e for e in environments(project).values() if e.protected and e.name != name]
 
 
 def environment(project: Project, name: str) -> Environment:
@@ -192,8 +196,7 @@ def secrets_of(url: str | None, keys: Iterable[str | None], variables: Mapping[s
 def environment_secrets(project: Project, name: str, environ: Mapping[str, str] | None = None) -> list[str]:
     """What `env-doctor --env NAME` reads, so the CLI can mask it first: the secrets of
     environment NAME and of every protected environment it is compared with."""
-    wanted = [environment(project, name)]
-    wanted += [e for e in environments(project).values() if e.protected and e.name != name]
+    wanted = [environment(project, name), *protected_others(project, name)]
     found: list[str] = []
     for env in wanted:
         variables = read_variables(project, env, environ)
@@ -207,8 +210,8 @@ def _passwords(value: str) -> list[str | None]:
     if "://" not in value and "=" not in value:
         return []
     found = [password_of(value), url_password(value)]
-    if not parsers_agree(value) and (raw := _RAW_PASSWORD.search(value)):
-        found.append(raw.group(1))
+    if not parsers_agree(value):
+        found.append(written_password(value))
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dragonfly_ci.contract import Contract, Rpc
-from dragonfly_ci.findings import Finding, Location
+from dragonfly_ci.findings import Finding, Location, latest
 from dragonfly_ci.migrations.sources import DEFINITION, DROP, EVERYTHING, GRANT, SourceIndex
 from dragonfly_ci.postgres.catalog import Function, Relation, Snapshot
 from dragonfly_ci.rules import finding
@@ -17,6 +17,14 @@ from dragonfly_ci.rules import finding
 TABLE_KINDS = ("table", "partitioned table", "foreign table")
 VIEW_KINDS = ("view", "materialized view")
 NOT_RPC_RESULTS = ("trigger", "event_trigger")
+API_ROLES = ("anon", "authenticated", "service_role")
+
+
+def is_rpc(function: Function, exposed: Iterable[str]) -> bool:
+    """Callable through PostgREST: a plain function of an exposed schema, not an extension's,
+    not a trigger function."""
+    return (function.schema in exposed and function.kind == "function" and function.extension is None
+            and function.result not in NOT_RPC_RESULTS)
 
 
 class _Where:
@@ -43,10 +51,7 @@ class _Where:
             self.source("function", function.qualified_name, EVERYTHING, function.arg_types),
             self.source("all-function", function.schema, (GRANT,)),
         ]
-        found = [c for c in candidates if c]
-        if not found:
-            return self.contract_line(None)
-        return max(found, key=lambda loc: (loc.file, loc.line or 0))
+        return latest(candidates) or self.contract_line(None)
 
 
 def check_contract(
@@ -202,13 +207,7 @@ def _uncontracted(contract: Contract, snapshot: Snapshot, where: _Where,
     declared = contract.names()
     findings = []
     for function in snapshot.functions.values():
-        if (
-            function.schema in exposed
-            and function.kind == "function"
-            and function.extension is None
-            and function.result not in NOT_RPC_RESULTS
-            and function.qualified_name not in declared
-        ):
+        if is_rpc(function, exposed) and function.qualified_name not in declared:
             findings.append(finding(
                 "contract/rpc-uncontracted",
                 f"{function.identity} is callable through the API (schema {function.schema} is "

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
-from dragonfly_ci.findings import Finding, Location
+from dragonfly_ci.findings import Finding, Location, latest
 from dragonfly_ci.migrations.sources import COMMENT, CREATE, DEFINITION, DROP, GRANT, REPLACE, SourceIndex
 from dragonfly_ci.postgres.catalog import Column, Privileges, Snapshot
 from dragonfly_ci.postgres.fingerprints import PARTS, Fingerprint, Plan
@@ -271,8 +271,7 @@ class _Drift:
                           self.locate(f"all-{kind}", schema, (GRANT,))]
             if parent:  # column grants are written on the table
                 candidates.append(self.locate(*parent, (GRANT, CREATE)))
-            present = [c for c in candidates if c]
-            found = max(present, key=lambda loc: (loc.file, loc.line or 0)) if present else None
+            found = latest(candidates)
         else:
             found = definition
         if found is None and category != DEFINITION_DIFF:

@@ -16,15 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from dragonfly_ci.findings import Finding, Location, Severity
+from dragonfly_ci.checks.contract import API_ROLES, TABLE_KINDS, VIEW_KINDS, is_rpc
+from dragonfly_ci.findings import Finding, Location, Severity, latest
 from dragonfly_ci.migrations.sources import ALTER, CREATE, DROP, GRANT, REPLACE, SourceIndex
 from dragonfly_ci.postgres.catalog import Function, Relation, Snapshot
 
-API_ROLES = ("anon", "authenticated", "service_role")
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-TABLE_KINDS = ("table", "partitioned table", "foreign table")
-VIEW_KINDS = ("view", "materialized view")
-NOT_RPC_RESULTS = ("trigger", "event_trigger")
 
 # rule id -> breaking?  Documented in rules.py; kept here so the classification has one home.
 BREAKING = {
@@ -74,8 +71,7 @@ def compare(base: Snapshot, head: Snapshot, exposed_schemas: Iterable[str]) -> l
 def _rpcs(snapshot: Snapshot, exposed: set[str]) -> dict[str, list[Function]]:
     found: dict[str, list[Function]] = {}
     for _, f in sorted(snapshot.functions.items()):
-        if (f.schema in exposed and f.kind == "function" and f.extension is None
-                and f.result not in NOT_RPC_RESULTS):
+        if is_rpc(f, exposed):
             found.setdefault(f.qualified_name, []).append(f)
     return found
 
@@ -401,11 +397,8 @@ Judge = Callable[[Change], str]  # "contracted" | "acknowledged" | "uncontracted
 
 def locate(change: Change, sources: SourceIndex) -> Location | None:
     """The latest statement in `sources` (the head's changed migrations) that made the change."""
-    found = [loc for lookup in change.lookups
-             if (loc := sources.locate(lookup.kind, lookup.key, lookup.actions, lookup.args))]
-    if not found:
-        return None
-    return max(found, key=lambda loc: (loc.file, loc.line or 0))
+    return latest(sources.locate(lookup.kind, lookup.key, lookup.actions, lookup.args)
+                  for lookup in change.lookups)
 
 
 def findings(changes: Iterable[Change], sources: SourceIndex, judge: Judge,

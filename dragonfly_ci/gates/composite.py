@@ -24,13 +24,13 @@ class Composite:
 
     @property
     def stopped(self) -> bool:
-        return self.fail_fast and any(c.verdict != "passed" and c.verdict != "skipped"
-                                      for c in self.result.checks)
+        return self.fail_fast and any(c.verdict not in ("passed", "skipped") for c in self.result.checks)
 
-    def run(self, name: str, check: Callable[[], GateResult]) -> GateResult | None:
+    def run(self, name: str, check: Callable[[], GateResult]) -> None:
         """Run one sub-gate; its findings join the composite's."""
         if self.stopped:
-            return self.skip(name, "an earlier check failed (--fail-fast)")
+            self.skip(name, "an earlier check failed (--fail-fast)")
+            return
         started = time.perf_counter()
         try:
             sub = check()
@@ -38,14 +38,13 @@ class Composite:
             self.result.could_not_check = True
             self.result.checks.append(SubCheck(name, "could not check", exc.message,
                                                time.perf_counter() - started))
-            return None
+            return
         verdict = "passed" if sub.passed(strict=self.strict) else "failed"
         if sub.could_not_check:
             verdict = "could not check"
             self.result.could_not_check = True
         self.result.findings += sub.findings
         self.result.checks.append(SubCheck(name, verdict, counts(sub), time.perf_counter() - started))
-        return sub
 
     def record(self, name: str, passed: bool, detail: str, seconds: float) -> None:
         """A sub-check that is not a gate (a command's exit status); a failure is a finding."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dragonfly_ci.config import Project
-from dragonfly_ci.findings import Finding, GateResult, Location
+from dragonfly_ci.findings import Finding, GateResult, Location, Severity
 from dragonfly_ci.gitrefs import BaseMigrations, changed_lines, migrations_at, text_at
 from dragonfly_ci.migrations.files import MigrationFile
 from dragonfly_ci.report._words import plural
@@ -176,7 +176,7 @@ class PullRequestCheck:
 
 
 @contextmanager
-def copy_of(shadow: Shadow, prefix: str = "head") -> Iterator[Shadow]:
+def copy_of(shadow: Shadow) -> Iterator[Shadow]:
     """A new shadow copied from `shadow`, whose session is closed (a template takes none)."""
     from dragonfly_ci.postgres.connect import connect
     from dragonfly_ci.postgres.server import create_database, drop_database
@@ -184,7 +184,7 @@ def copy_of(shadow: Shadow, prefix: str = "head") -> Iterator[Shadow]:
 
     shadow.conn.close()
     server = shadow.server
-    name = create_database(server, template=shadow.dbname, prefix=prefix)
+    name = create_database(server, template=shadow.dbname, prefix="head")
     try:
         with connect(server.conninfo(name), autocommit=True, purpose="the shadow database") as conn:
             yield Shadow(server, name, conn, shadow.platform)
@@ -195,8 +195,6 @@ def copy_of(shadow: Shadow, prefix: str = "head") -> Iterator[Shadow]:
 def said_once(changes: list[Finding], already: list[Finding]) -> list[Finding]:
     """The surface findings less those the contract check already makes: an error about the
     same object (or one of its parts) at the same line. One problem takes one annotation."""
-    from dragonfly_ci.findings import Severity
-
     def key(f: Finding) -> tuple | None:
         if f.severity is not Severity.ERROR or f.location is None:
             return None

@@ -31,8 +31,8 @@ from dragonfly_ci.targets import (
     Environment,
     Variables,
     environment,
-    environments,
     parsers_agree,
+    protected_others,
     read_variables,
 )
 
@@ -225,9 +225,8 @@ def run(project: Project, env: str, *, environ: Mapping[str, str] | None = None,
     parsed = doctor.parse(time.time() if now is None else now)
     doctor.check_refs(parsed)
     if not spec.protected:
-        for other in environments(project).values():
-            if other.protected and other.name != env:
-                doctor.check_not_production(parsed, other)
+        for other in protected_others(project, env):
+            doctor.check_not_production(parsed, other)
     result = GateResult(GATE, findings=apply_overrides(doctor.findings, project.rules), facts=doctor.facts)
     result.duration_s = time.perf_counter() - started
     return result

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from dragonfly_ci import __version__
 from dragonfly_ci.config import Project
 from dragonfly_ci.errors import BadInput
-from dragonfly_ci.findings import GateResult
-from dragonfly_ci.rules import apply_overrides
+from dragonfly_ci.findings import GateResult, Location
+from dragonfly_ci.rules import apply_overrides, finding
 from dragonfly_ci.sql_text import quote_literal
 
 if TYPE_CHECKING:
@@ -258,10 +258,8 @@ def _apply_in_batch(conn: psycopg.Connection, batch: list[PendingFile], index: i
     """Run one file inside the batch transaction; on failure raise the failure located."""
     import psycopg
 
-    from dragonfly_ci.findings import Location
     from dragonfly_ci.migrations.apply import MigrationFailed, failure_at
     from dragonfly_ci.migrations.plan import ends_transaction
-    from dragonfly_ci.rules import finding
 
     item = batch[index]
     prefix = _session(options)

@@ -21,15 +21,13 @@ from pathlib import Path, PurePosixPath
 from dragonfly_ci.config import Project
 from dragonfly_ci.findings import Finding, GateResult, Location
 from dragonfly_ci.git import resolve_commit, run_git
-from dragonfly_ci.gitrefs import is_migration, migration_blobs, migrations_folder, pathspec
+from dragonfly_ci.gitrefs import HUNK, is_migration, migration_blobs, migrations_folder, pathspec
 from dragonfly_ci.gitrefs import version_of as _version
 from dragonfly_ci.rules import apply_overrides, finding
 
 GATE = "migrations-check"
 
 NEW_MIGRATION = "`dragonfly-ci rollback new <slug>` (or `supabase migration new <name>`)"
-
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ def _first_change(commit: str, path: str, top: Path) -> tuple[int, bool] | None:
     added: list[str] = []
     in_hunk = False
     for line in patch.splitlines():
-        hunk = _HUNK.match(line)
+        hunk = HUNK.match(line)
         if hunk:
             in_hunk = True
             if first is None:

@@ -163,7 +163,7 @@ def _redeploy(client: Client, service: Service, latest: Deployment) -> Deploymen
 
 
 def restore(client: Client, state: state_file.State, *, dry_run: bool, redeploy: bool,
-            state_path: Path | None, state_display: str, project: Project | None = None) -> GateResult:
+            state_path: Path | None, state_display: str) -> GateResult:
     """Put back every record not yet restored; a service already as recorded is left alone."""
     started = time.perf_counter()
     result = GateResult("railway restore", facts={"state": state_display})
@@ -173,7 +173,7 @@ def restore(client: Client, state: state_file.State, *, dry_run: bool, redeploy:
         result.facts["restored"] = (
             "nothing was frozen: nothing to restore" if not done else
             "already restored: " + ", ".join(f"{r.service} at {r.restored_at}" for r in done))
-        return _done(result, project, started)
+        return _done(result, None, started)
     when = state_file.now()
     for record in pending:
         service = Service(record.service_id, record.service)
@@ -202,7 +202,7 @@ def restore(client: Client, state: state_file.State, *, dry_run: bool, redeploy:
         result.facts["dry run"] = "nothing changed"
     elif state_path is not None:
         state_file.save(state_path, state)
-    return _done(result, project, started, client)
+    return _done(result, None, started, client)
 
 
 # -- redeploy ----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from dragonfly_ci.errors import BadInput
 from dragonfly_ci.findings import Finding, GateResult, Location
 from dragonfly_ci.migrations.files import MigrationFile
 from dragonfly_ci.rules import apply_overrides, finding
-from dragonfly_ci.sql_text import quote_ident
+from dragonfly_ci.sql_text import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     import psycopg
@@ -314,7 +314,7 @@ def _restore(conn: psycopg.Connection, was: Function, now: Function | None,
     if grant:
         lines.append(f"grant execute on {word} {sql.signature} to {_grantees(grant)};")
     if comment != was.comment:
-        text = "null" if was.comment is None else "'" + was.comment.replace("'", "''") + "'"
+        text = "null" if was.comment is None else quote_literal(was.comment)
         lines.append(f"comment on {word} {sql.signature} is {text};")
     return lines
 

@@ -31,7 +31,6 @@ _TOKENS = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*|sb_(?:secret|publishable)_[\
 
 def run(project: Project, target: Target) -> GateResult:
     """Run the declared steps against the target's database and Supabase API."""
-    from dragonfly_ci.postgres.connect import password_of
     from dragonfly_ci.smoke.probes import Endpoint, run_probe
     from dragonfly_ci.smoke.sql import run_sql_steps
     from dragonfly_ci.smoke.steps import parse_steps
@@ -41,9 +40,7 @@ def run(project: Project, target: Target) -> GateResult:
     steps = parse_steps(project)  # bad input stops here, before anything is touched
     keys = {"anon": target.anon_key, "service_role": target.service_role_key}
     endpoint = Endpoint(target.supabase_url, {role: key for role, key in keys.items() if key})
-    # The target's own list, and what this gate knows is secret whatever that list holds.
-    password = password_of(target.url)
-    secrets = [*target.secrets, *endpoint.keys.values(), *([password] if password else [])]
+    secrets = target.secrets  # the database password, both keys and the environment's secrets
     result.facts["database"] = target.label
     if endpoint.supabase_url:
         result.facts["Supabase URL"] = _without_credentials(endpoint.supabase_url)

@@ -77,7 +77,7 @@ def apply_file(conn: psycopg.Connection, file: MigrationFile) -> bool:
     import psycopg
 
     text = file.text
-    parsed = _parse_if_needed(file, text)
+    parsed = _parse_if_needed(text)
     if parsed is not None and parsed.needs_no_transaction:
         for stmt in parsed.statements:
             sql = parsed.source.slice_bytes(stmt.start, stmt.end)
@@ -109,7 +109,7 @@ def _rollback_if_open(conn: psycopg.Connection) -> None:
         conn.execute("rollback")
 
 
-def _parse_if_needed(file: MigrationFile, text: str) -> ParsedFile | None:
+def _parse_if_needed(text: str) -> ParsedFile | None:
     if not may_need_no_transaction(text):
         return None
     try:
@@ -118,16 +118,14 @@ def _parse_if_needed(file: MigrationFile, text: str) -> ParsedFile | None:
         return None  # PostgreSQL will report the syntax error with its position
 
 
-def locate_failure(conn: psycopg.Connection, file: MigrationFile, exc: Exception,
-                   prefix_chars: int = 0) -> Finding:
+def locate_failure(conn: psycopg.Connection, file: MigrationFile, exc: Exception) -> Finding:
     """The finding for a file that failed with `exc`, at the line that failed.
 
     The database must be as it was before the file ran (rolled back, or rolled
-    back to a savepoint taken before it); it is left that way. `prefix_chars`:
-    how much SQL was sent in front of the file's text in the same query.
+    back to a savepoint taken before it); it is left that way.
     """
     if getattr(exc.diag, "statement_position", None):
-        return failure_at(file, exc, None, None, prefix_chars)
+        return failure_at(file, exc, None, None)
     try:
         parsed = parse(file.text)
     except ParseFailure:

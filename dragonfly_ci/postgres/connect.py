@@ -44,12 +44,17 @@ def password_of(url: str) -> str | None:
     return str(value) if value else None
 
 
+def written_password(url: str) -> str | None:
+    """A URL's password as written: all up to the last "@", as libpq reads an unencoded one."""
+    match = _URL_USERINFO.match(url) if "://" in url else None
+    return match["password"] if match else None
+
+
 def scrub(text: str, url: str | None = None) -> str:
     """Remove passwords from a driver message, whatever shape they are in."""
     if url:
         # libpq and our redaction may read an unencoded password differently: remove both.
-        match = _URL_USERINFO.match(url) if "://" in url else None
-        for secret in (password_of(url), match["password"] if match else None):
+        for secret in (password_of(url), written_password(url)):
             if secret:
                 text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(r"\1***\3", text)

@@ -84,7 +84,7 @@ def resolve(client: Client, project: Project, *, env: str | None, services: list
                                 "see the project") from None
         raise
     named_project = Named(found["id"], found["name"])
-    if project_ref and token_scope and project_ref not in (found["id"], found["name"]) \
+    if project_ref and token_scope and project_ref != found["id"] \
             and project_ref.lower() != found["name"].lower():
         raise CouldNotCheck(f"RAILWAY_TOKEN is a project token of project {found['name']!r}, "
                             f"not {project_ref!r}", hint="use a project token of the project "

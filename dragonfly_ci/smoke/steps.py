@@ -18,7 +18,6 @@ from dragonfly_ci.errors import BadInput
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_RETRIES = 2
 DEFAULT_BACKOFF_S = 0.5
-KEYS = ("anon", "service_role", "none")
 _SHOWN_CHARS = 300  # of a result or a response body, in a message
 
 
